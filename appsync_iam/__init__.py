@@ -1,0 +1,48 @@
+"""appsync_iam: an async client for AWS AppSync APIs protected by IAM (SigV4).
+
+The public names are re-exported here; the modules are private.
+"""
+
+from __future__ import annotations
+
+from ._credentials import CredentialSource, FrozenCredentials
+from ._endpoint import AppSyncEndpoint
+from ._errors import (
+    AppSyncError,
+    AuthorizationError,
+    ConfigurationError,
+    CredentialsError,
+    GraphQLResponseError,
+    HTTPStatusError,
+    ProtocolError,
+    RequestTimeout,
+    SubscriptionError,
+    ThrottlingError,
+    TransportError,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "AppSyncEndpoint",
+    "AppSyncError",
+    "AuthorizationError",
+    "ConfigurationError",
+    "CredentialSource",
+    "CredentialsError",
+    "FrozenCredentials",
+    "GraphQLResponseError",
+    "HTTPStatusError",
+    "ProtocolError",
+    "RequestTimeout",
+    "SubscriptionError",
+    "ThrottlingError",
+    "TransportError",
+]
+
+# Reprs and tracebacks say appsync_iam.X, not appsync_iam._module.X.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("appsync_iam._"):
+        _obj.__module__ = "appsync_iam"
+del _name, _obj

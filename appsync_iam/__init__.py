@@ -5,7 +5,15 @@ The public names are re-exported here; the modules are private.
 
 from __future__ import annotations
 
-from ._credentials import CredentialSource, FrozenCredentials
+from ._credentials import (
+    BotocoreCredentials,
+    CallableCredentials,
+    CredentialSource,
+    DefaultCredentials,
+    EnvironmentCredentials,
+    FrozenCredentials,
+    StaticCredentials,
+)
 from ._endpoint import AppSyncEndpoint
 from ._errors import (
     AppSyncError,
@@ -27,14 +35,19 @@ __all__ = [
     "AppSyncEndpoint",
     "AppSyncError",
     "AuthorizationError",
+    "BotocoreCredentials",
+    "CallableCredentials",
     "ConfigurationError",
     "CredentialSource",
     "CredentialsError",
+    "DefaultCredentials",
+    "EnvironmentCredentials",
     "FrozenCredentials",
     "GraphQLResponseError",
     "HTTPStatusError",
     "ProtocolError",
     "RequestTimeout",
+    "StaticCredentials",
     "SubscriptionError",
     "ThrottlingError",
     "TransportError",

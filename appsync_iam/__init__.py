@@ -28,6 +28,7 @@ from ._errors import (
     ThrottlingError,
     TransportError,
 )
+from ._signer import SigV4Signer
 
 __version__ = "0.1.0.dev0"
 
@@ -47,6 +48,7 @@ __all__ = [
     "HTTPStatusError",
     "ProtocolError",
     "RequestTimeout",
+    "SigV4Signer",
     "StaticCredentials",
     "SubscriptionError",
     "ThrottlingError",

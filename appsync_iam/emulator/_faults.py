@@ -1,0 +1,121 @@
+"""Fault injection for the emulator, settable at runtime.
+
+Faults apply only to requests that passed IAM verification (AppSync throttles
+after auth). Every draw uses one seedable :class:`random.Random`, so a test
+that seeds it sees the same sequence of faults on every run.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Faults"]
+
+_RATES = ("throttle_rate", "error_5xx_rate", "reset_before_rate", "reset_after_rate")
+
+#: errorType sent with each 5xx status the emulator can inject.
+ERROR_5XX_TYPES = {500: "InternalFailure", 502: "BadGateway", 503: "ServiceUnavailable"}
+
+
+@dataclass(eq=False)
+class Faults:
+    """What can go wrong, and how often; change any field while the emulator runs.
+
+    HTTP (each rate is a probability in ``[0, 1]``, drawn per request):
+
+    - ``throttle_rate``: answer ``429`` with ``errorType`` ``throttle_error_type``
+      (default ``"TooManyRequestsException"``). AppSync's exact throttling
+      answer is not documented (protocol doc §1.4, open question 1); AppSync's
+      control-plane model names its 429 ``LimitExceededException``. This is an
+      assumption: set ``throttle_error_type`` to try other spellings.
+    - ``error_5xx_rate``: answer ``error_5xx_status`` (500 ``InternalFailure``,
+      502 ``BadGateway`` or 503 ``ServiceUnavailable``) without running the
+      operation.
+    - ``reset_before_rate``: drop the connection without an answer, before the
+      operation runs.
+    - ``reset_after_rate``: run the operation (it shows in ``executed``), then
+      drop the connection without an answer — the case where a retry would
+      duplicate a mutation.
+    - ``latency_ms``: ``None`` or a ``(low, high)`` range; a uniform draw from
+      it is awaited before answering.
+
+    Real-time (read by the real-time endpoint):
+
+    - ``drop_ws_every_s``: ``None`` or seconds; each WebSocket is closed
+      abruptly after that long.
+    - ``withhold_ka``: when true, no ``ka`` frames are sent.
+
+    ``injected`` counts the faults actually injected, by kind (``"throttle"``,
+    ``"error_5xx"``, ``"reset_before"``, ``"reset_after"``, ``"latency"``, and
+    whatever the real-time endpoint records, e.g. ``"drop_ws"``).
+
+    Example::
+
+        emulator.faults.seed(7)
+        emulator.faults.throttle_rate = 0.5
+        ...
+        assert emulator.faults.injected["throttle"] > 0
+    """
+
+    throttle_rate: float = 0.0
+    error_5xx_rate: float = 0.0
+    reset_before_rate: float = 0.0
+    reset_after_rate: float = 0.0
+    latency_ms: tuple[float, float] | None = None
+    drop_ws_every_s: float | None = None
+    withhold_ka: bool = False
+    throttle_error_type: str = "TooManyRequestsException"
+    error_5xx_status: int = 500
+    injected: Counter[str] = field(default_factory=Counter, init=False)
+    _rng: random.Random = field(default_factory=random.Random, init=False, repr=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _RATES and not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
+        if name == "latency_ms" and value is not None:
+            low, high = value
+            if not 0 <= low <= high:
+                raise ValueError(
+                    f"latency_ms must be (low, high), 0 <= low <= high: {value!r}"
+                )
+            value = (float(low), float(high))
+        if name == "error_5xx_status" and value not in ERROR_5XX_TYPES:
+            raise ValueError(
+                f"error_5xx_status must be one of {sorted(ERROR_5XX_TYPES)}"
+            )
+        object.__setattr__(self, name, value)
+
+    def seed(self, seed: int | None) -> None:
+        """Reseed the generator behind every draw (``None``: from the OS)."""
+        self._rng.seed(seed)
+
+    def clear(self) -> None:
+        """Turn every fault off and zero ``injected`` (the generator is kept)."""
+        for name in _RATES:
+            setattr(self, name, 0.0)
+        self.latency_ms = None
+        self.drop_ws_every_s = None
+        self.withhold_ka = False
+        self.injected.clear()
+
+    def draw(self, kind: str, rate: float) -> bool:
+        """True (and counted under ``kind``) with probability ``rate``."""
+        if rate <= 0.0 or self._rng.random() >= rate:
+            return False
+        self.injected[kind] += 1
+        return True
+
+    def draw_latency(self) -> float:
+        """Seconds to wait before answering (0.0 when no latency is set)."""
+        if self.latency_ms is None:
+            return 0.0
+        low, high = self.latency_ms
+        self.injected["latency"] += 1
+        return self._rng.uniform(low, high) / 1000.0
+
+    def record(self, kind: str) -> None:
+        """Count a fault injected elsewhere (the real-time endpoint uses it)."""
+        self.injected[kind] += 1

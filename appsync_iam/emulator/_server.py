@@ -1,0 +1,486 @@
+"""The emulator's HTTP server: ``POST /graphql`` verified with SigV4, like AppSync.
+
+One aiohttp application per :class:`AppSyncEmulator`:
+
+- ``POST /graphql``: IAM verification (:mod:`._verifier`), then faults
+  (:mod:`._faults`), then the GraphQL engine; AppSync's status codes, JSON
+  error shape, ``x-amzn-ErrorType`` and ``x-amzn-RequestId`` (protocol doc §1.4).
+- ``GET /graphql/realtime``: the real-time endpoint (:mod:`._realtime`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import importlib
+import json
+import logging
+import os
+import random
+import threading
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from types import TracebackType
+from typing import Any, Protocol, cast
+
+from aiohttp import web
+
+from .._credentials import FrozenCredentials
+from ._faults import ERROR_5XX_TYPES, Faults
+from ._principal import Principal
+from ._realtime import RealtimeServer
+from ._verifier import SignatureRejected, SigV4Verifier
+
+__all__ = ["DEFAULT_ACCESS_KEY", "DEFAULT_SECRET_KEY", "AppSyncEmulator"]
+
+log = logging.getLogger("appsync_iam.emulator")
+
+#: The default principal: AWS's documentation example keys, public on purpose.
+DEFAULT_ACCESS_KEY = "AKIDEXAMPLE"
+DEFAULT_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+GRAPHQL_PATH = "/graphql"
+JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
+#: AppSync documents no request size limit; this only bounds memory.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+#: How long close() lets in-flight requests finish.
+SHUTDOWN_TIMEOUT = 1.0
+#: How long run_in_thread() waits for the server to start or stop.
+THREAD_TIMEOUT = 30.0
+
+
+class _Engine(Protocol):
+    """The part of ``_engine.GraphQLEngine`` the HTTP server uses."""
+
+    executed: list[Any]
+
+    async def execute(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+        *,
+        principal: Principal,
+    ) -> dict[str, Any]: ...
+
+
+def _load_engine(
+    schema: str | os.PathLike[str],
+    resolvers: Mapping[str, Callable[..., Any]] | None,
+) -> _Engine:
+    engine = importlib.import_module("appsync_iam.emulator._engine")
+    sdl = engine.load_schema_text(schema)
+    return cast(_Engine, engine.GraphQLEngine(sdl, resolvers))
+
+
+class _Malformed(Exception):
+    """The body is not a GraphQL request (400 MalformedHttpRequestException)."""
+
+
+def _parse_graphql_body(
+    body: bytes,
+) -> tuple[str, Mapping[str, Any] | None, str | None]:
+    """``(query, variables, operationName)`` of a request body, as AppSync reads it."""
+    if not body:
+        raise _Malformed("Request body is empty.")
+    try:
+        payload = json.loads(body)
+    except ValueError:  # also UnicodeDecodeError
+        raise _Malformed("Unable to parse GraphQL query.") from None
+    if not isinstance(payload, dict):
+        raise _Malformed("Unable to parse GraphQL query.")
+    query = payload.get("query")
+    variables = payload.get("variables")
+    operation_name = payload.get("operationName")
+    if (
+        not isinstance(query, str)
+        or not query.strip()
+        or not isinstance(variables, (dict, type(None)))
+        or not isinstance(operation_name, (str, type(None)))
+    ):
+        raise _Malformed("Unable to parse GraphQL query.")
+    return query, variables, operation_name
+
+
+class AppSyncEmulator:
+    """A local AWS AppSync GraphQL API that really verifies IAM (SigV4) signatures.
+
+    ``schema`` is the path of an SDL file, or SDL text. ``resolvers`` maps
+    ``"Type.field"`` to graphql-core field resolvers ``(parent, info, **args)``,
+    sync or async; fields without one use the in-memory default resolvers.
+
+    Run it in the current event loop with ``async with`` (or
+    :meth:`start`/:meth:`close`), or in a background thread for sync code
+    with :meth:`run_in_thread`. Requests must be signed for
+    :attr:`region`, service ``appsync``, by a known principal: by default
+    :attr:`credentials` (``AKIDEXAMPLE``); add more with :meth:`add_principal`.
+
+    Example::
+
+        async with AppSyncEmulator(sample_schema_path("chat")) as emulator:
+            client = AppSyncClient(emulator.url, region=emulator.region,
+                                   credentials=emulator.credentials)
+            ...
+            assert len(emulator.executed) == 1
+
+    ``ka_interval`` (seconds) and ``connection_timeout_ms`` set the real-time
+    keep-alive; ``seed`` seeds :attr:`faults`.
+    """
+
+    def __init__(
+        self,
+        schema: str | os.PathLike[str],
+        *,
+        resolvers: Mapping[str, Callable[..., Any]] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        region: str = "us-east-1",
+        ka_interval: float = 60.0,
+        connection_timeout_ms: int = 300000,
+        seed: int | None = None,
+    ) -> None:
+        self.host = host
+        self.region = region
+        self.ka_interval = float(ka_interval)
+        self.connection_timeout_ms = int(connection_timeout_ms)
+        #: Seconds added to the real clock: the emulator's notion of now.
+        self.clock_offset = 0.0
+        #: Fault injection, settable at runtime.
+        self.faults = Faults()
+        if seed is not None:
+            self.faults.seed(seed)
+        self._requested_port = port
+        self._principals: dict[str, Principal] = {}
+        #: The default principal's credentials (no session token).
+        self.credentials = self.add_principal(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY)
+        self._verifier = SigV4Verifier(self._principals, region, now=self.now)
+        self._engine = _load_engine(schema, resolvers)
+        self._realtime = RealtimeServer(self)
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._request_ids = random.Random()
+
+    def __repr__(self) -> str:
+        where = self.url if self._port is not None else "not running"
+        return f"<AppSyncEmulator {where} region={self.region!r}>"
+
+    # -- public state -------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The TCP port the server listens on (only while running)."""
+        if self._port is None:
+            raise RuntimeError(
+                "AppSyncEmulator is not running: use `async with`, start() "
+                "or run_in_thread()"
+            )
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """The GraphQL endpoint, e.g. ``http://127.0.0.1:PORT/graphql``."""
+        return f"http://{self._url_host()}:{self.port}{GRAPHQL_PATH}"
+
+    @property
+    def realtime_url(self) -> str:
+        """The real-time endpoint, e.g. ``ws://127.0.0.1:PORT/graphql/realtime``."""
+        return f"ws://{self._url_host()}:{self.port}{GRAPHQL_PATH}/realtime"
+
+    @property
+    def executed(self) -> list[Any]:
+        """Every operation the engine ran: ``(operation_type, field, arguments,
+        access_key)`` tuples, in order. Tests count mutations with it."""
+        return self._engine.executed
+
+    def now(self) -> datetime:
+        """The emulator's clock: aware UTC now plus :attr:`clock_offset`."""
+        return datetime.now(timezone.utc) + timedelta(seconds=self.clock_offset)
+
+    def add_principal(
+        self,
+        access_key: str,
+        secret_key: str,
+        token: str | None = None,
+        expires_at: datetime | None = None,
+        deny: Iterable[str] = (),
+    ) -> FrozenCredentials:
+        """Accept another key pair (replacing one with the same key id); works
+        while running. ``token`` makes it temporary: requests must carry it.
+        ``expires_at`` (aware) is when the token expires. ``deny`` lists
+        ``"Type.field"`` names this principal may not use."""
+        if not access_key or "/" in access_key or not secret_key:
+            raise ValueError("access_key and secret_key must be non-empty, no '/'")
+        if expires_at is not None and expires_at.utcoffset() is None:
+            raise ValueError("expires_at must be an aware datetime")
+        self._principals[access_key] = Principal(
+            access_key, secret_key, token, expires_at, frozenset(deny)
+        )
+        return FrozenCredentials(access_key, secret_key, token, expires_at)
+
+    def remove_principal(self, access_key: str) -> None:
+        """Forget a key id: its requests are then ``UnrecognizedClientException``."""
+        self._principals.pop(access_key, None)
+
+    def _new_request_id(self) -> str:
+        return str(uuid.UUID(int=self._request_ids.getrandbits(128), version=4))
+
+    def _url_host(self) -> str:
+        if self.host in ("", "0.0.0.0"):
+            return "127.0.0.1"
+        if self.host == "::":
+            return "[::1]"
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    # -- lifecycle ----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start serving in the running event loop."""
+        if self._runner is not None:
+            raise RuntimeError("AppSyncEmulator is already running")
+        runner = web.AppRunner(
+            self._build_app(), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self._requested_port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+        log.info("AppSync emulator listening on %s (region %s)", self.url, self.region)
+
+    async def close(self) -> None:
+        """Stop serving: close real-time connections, then the HTTP server."""
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        try:
+            await self._realtime.close()
+        finally:
+            await runner.cleanup()
+            self._port = None
+            log.info("AppSync emulator stopped")
+
+    async def __aenter__(self) -> AppSyncEmulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @contextlib.contextmanager
+    def run_in_thread(self) -> Iterator[AppSyncEmulator]:
+        """Serve from a background thread with its own event loop, for sync code.
+
+        Example::
+
+            with AppSyncEmulator(schema).run_in_thread() as emulator:
+                requests.post(emulator.url, ...)
+        """
+        loop = asyncio.new_event_loop()
+        started: concurrent.futures.Future[None] = concurrent.futures.Future()
+        thread = threading.Thread(
+            target=self._serve_forever,
+            args=(loop, started),
+            name="appsync-emulator",
+            daemon=True,
+        )
+        thread.start()
+        try:
+            started.result(timeout=THREAD_TIMEOUT)
+        except BaseException:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(THREAD_TIMEOUT)
+            raise
+        try:
+            yield self
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(THREAD_TIMEOUT)
+
+    def _serve_forever(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        started: concurrent.futures.Future[None],
+    ) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as exc:
+                started.set_exception(exc)
+                return
+            started.set_result(None)
+            loop.run_forever()
+            loop.run_until_complete(self.close())
+        finally:
+            _shutdown_loop(loop)
+
+    # -- HTTP ---------------------------------------------------------------
+
+    def _build_app(self) -> web.Application:
+        app = web.Application(
+            middlewares=[self._json_errors], client_max_size=MAX_BODY_BYTES
+        )
+        app.router.add_route("*", GRAPHQL_PATH, self._handle_graphql)
+        app.router.add_get(GRAPHQL_PATH + "/realtime", self._realtime.handle)
+        return app
+
+    @web.middleware
+    async def _json_errors(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPNotFound:
+            return self._error(404, "NotFoundException", "No such endpoint.")
+        except web.HTTPMethodNotAllowed:
+            return self._error(
+                405, "MethodNotAllowedException", f"{request.method} is not allowed."
+            )
+        except web.HTTPRequestEntityTooLarge:
+            return self._error(
+                413, "PayloadTooLargeException", "Request body is too large."
+            )
+
+    async def _handle_graphql(self, request: web.Request) -> web.StreamResponse:
+        if request.method != "POST":
+            raise web.HTTPMethodNotAllowed(request.method, ["POST"])
+        request_id = self._new_request_id()
+        body = await request.read()
+        path, _, query = request.raw_path.partition("?")
+        try:
+            principal = self._verifier.verify(
+                method=request.method,
+                path=path,
+                query=query,
+                headers=request.headers,
+                body=body,
+            )
+        except SignatureRejected as exc:
+            log.info(
+                "Rejected %s %s: %s %s (request id %s)",
+                request.method, path, exc.status, exc.error_type, request_id,
+            )  # fmt: skip
+            return self._error(exc.status, exc.error_type, exc.message, request_id)
+        fault = await self._fault_before(request, request_id)
+        if fault is not None:
+            return fault
+        try:
+            query_text, variables, operation_name = _parse_graphql_body(body)
+        except _Malformed as exc:
+            return self._error(
+                400, "MalformedHttpRequestException", str(exc), request_id
+            )
+        try:
+            result = await self._engine.execute(
+                query_text, variables, operation_name, principal=principal
+            )
+        except Exception:
+            log.exception("The GraphQL engine failed (request id %s)", request_id)
+            return self._error(
+                500, "InternalFailure", "An internal failure occurred.", request_id
+            )
+        if self.faults.draw("reset_after", self.faults.reset_after_rate):
+            log.info(
+                "Fault: connection dropped after running (request id %s)", request_id
+            )
+            return _drop_connection(request)
+        log.debug(
+            "Ran a GraphQL request for %s (request id %s)",
+            principal.access_key,
+            request_id,
+        )
+        return self._json(
+            200, result, request_id, {"x-amzn-appsync-TokensConsumed": "1"}
+        )
+
+    async def _fault_before(
+        self, request: web.Request, request_id: str
+    ) -> web.StreamResponse | None:
+        """A fault answer drawn for an authenticated request, or None."""
+        faults = self.faults
+        delay = faults.draw_latency()
+        if delay:
+            await asyncio.sleep(delay)
+        if faults.draw("throttle", faults.throttle_rate):
+            log.info("Fault: throttled (request id %s)", request_id)
+            return self._error(
+                429, faults.throttle_error_type, "Rate exceeded", request_id
+            )
+        if faults.draw("error_5xx", faults.error_5xx_rate):
+            status = faults.error_5xx_status
+            log.info("Fault: HTTP %s (request id %s)", status, request_id)
+            return self._error(
+                status,
+                ERROR_5XX_TYPES[status],
+                "An internal failure occurred.",
+                request_id,
+            )
+        if faults.draw("reset_before", faults.reset_before_rate):
+            log.info(
+                "Fault: connection dropped before running (request id %s)", request_id
+            )
+            return _drop_connection(request)
+        return None
+
+    def _error(
+        self, status: int, error_type: str, message: str, request_id: str | None = None
+    ) -> web.Response:
+        body = {"errors": [{"errorType": error_type, "message": message}]}
+        return self._json(
+            status, body, request_id or self._new_request_id(),
+            {"x-amzn-ErrorType": error_type},
+        )  # fmt: skip
+
+    def _json(
+        self,
+        status: int,
+        payload: Any,
+        request_id: str,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> web.Response:
+        headers = {
+            "Content-Type": JSON_CONTENT_TYPE,
+            "x-amzn-RequestId": request_id,
+            # The emulator's clock (offset included): clients correct skew with it.
+            "Date": format_datetime(self.now(), usegmt=True),
+            **(extra_headers or {}),
+        }
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        return web.Response(status=status, body=body.encode(), headers=headers)
+
+
+def _drop_connection(request: web.Request) -> web.Response:
+    """Close the TCP connection without answering (the response is never sent)."""
+    if request.transport is not None:
+        request.transport.abort()
+    request.protocol.force_close()
+    return web.Response(status=500)
+
+
+def _shutdown_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """What asyncio.run does at the end: cancel leftovers, close the loop."""
+    try:
+        tasks = asyncio.all_tasks(loop)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()

@@ -655,7 +655,7 @@ def as_credential_source(
         return StaticCredentials(
             obj.access_key, obj.secret_key, obj.token, expiry=obj.expiry
         )
-    if isinstance(obj, CredentialSource):
+    if isinstance(obj, CredentialSource) and not isinstance(obj, type):
         return obj
     if callable(obj) and not isinstance(obj, type):
         return CallableCredentials(obj)

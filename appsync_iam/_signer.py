@@ -249,7 +249,7 @@ _PlanKey = tuple[str, str, tuple[tuple[str, str], ...], bool, bool]
 # The canonical request is q0 + content_sha + q1 + date + q2 + token + q3 +
 # payload_hash; a value the plan does not sign is "" with an empty q before it.
 _Pieces = tuple[str, str, str, str]
-# (pieces, "SignedHeaders=...; Signature=", headers to send before ours)
+# (pieces, "SignedHeaders=a;b, Signature=", headers to send before ours)
 _Plan = tuple[_Pieces, str, dict[str, str]]
 _SLOTS: Final = ("x-amz-content-sha256", "x-amz-date", "x-amz-security-token")
 

@@ -417,7 +417,7 @@ class TestRefreshWindows:
         source = CallableCredentials(provider)
         first = await source.get_frozen()
         assert await source.get_frozen() is first  # far from the 0.6 s window
-        await asyncio.sleep(0.75)  # 0.45 s left: advisory (0.6), not mandatory (0.3)
+        await asyncio.sleep(0.7)  # <= 0.5 s left: advisory (0.6), not mandatory (0.3)
         assert await source.get_frozen() is first
         await settle(source)
         assert provider.calls == 2

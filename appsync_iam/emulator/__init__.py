@@ -11,7 +11,7 @@ Example::
 
     from appsync_iam.emulator import AppSyncEmulator
 
-    async with AppSyncEmulator("schema.graphql") as emulator:
+    async with AppSyncEmulator("schema.graphql") as emulator:  # or "chat"
         # emulator.url, emulator.realtime_url, emulator.region,
         # emulator.credentials (AKIDEXAMPLE / wJalrXUtnFEMI/...EXAMPLEKEY)
         temporary = emulator.add_principal("AKIDTEMP", "secret", token="token")
@@ -27,8 +27,10 @@ the ``appsync_emulator`` fixture. From a shell:
 
 from __future__ import annotations
 
+from ._engine import AppSyncResolverError, ExecutedOperation
 from ._faults import Faults
 from ._principal import Principal
+from ._samples import available_samples, sample_schema_path
 from ._server import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, AppSyncEmulator
 from ._verifier import SignatureRejected, SigV4Verifier
 
@@ -36,10 +38,14 @@ __all__ = [
     "DEFAULT_ACCESS_KEY",
     "DEFAULT_SECRET_KEY",
     "AppSyncEmulator",
+    "AppSyncResolverError",
+    "ExecutedOperation",
     "Faults",
     "Principal",
     "SigV4Verifier",
     "SignatureRejected",
+    "available_samples",
+    "sample_schema_path",
 ]
 
 # Reprs and tracebacks say appsync_iam.emulator.X, not ..._server.X.

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -24,11 +23,17 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from types import TracebackType
-from typing import Any, Protocol, cast
+from typing import Any
 
 from aiohttp import web
 
 from .._credentials import FrozenCredentials
+from ._engine import (
+    ExecutedOperation,
+    GraphQLEngine,
+    MissingOperationName,
+    load_schema_text,
+)
 from ._faults import ERROR_5XX_TYPES, Faults
 from ._principal import Principal
 from ._realtime import RealtimeServer
@@ -50,30 +55,6 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 SHUTDOWN_TIMEOUT = 1.0
 #: How long run_in_thread() waits for the server to start or stop.
 THREAD_TIMEOUT = 30.0
-
-
-class _Engine(Protocol):
-    """The part of ``_engine.GraphQLEngine`` the HTTP server uses."""
-
-    executed: list[Any]
-
-    async def execute(
-        self,
-        query: str,
-        variables: Mapping[str, Any] | None,
-        operation_name: str | None,
-        *,
-        principal: Principal,
-    ) -> dict[str, Any]: ...
-
-
-def _load_engine(
-    schema: str | os.PathLike[str],
-    resolvers: Mapping[str, Callable[..., Any]] | None,
-) -> _Engine:
-    engine = importlib.import_module("appsync_iam.emulator._engine")
-    sdl = engine.load_schema_text(schema)
-    return cast(_Engine, engine.GraphQLEngine(sdl, resolvers))
 
 
 class _Malformed(Exception):
@@ -108,7 +89,9 @@ def _parse_graphql_body(
 class AppSyncEmulator:
     """A local AWS AppSync GraphQL API that really verifies IAM (SigV4) signatures.
 
-    ``schema`` is the path of an SDL file, or SDL text. ``resolvers`` maps
+    ``schema`` is the path of an SDL file, SDL text, or the name of a bundled
+    sample (``"chat"``, ``"todos"``; see :func:`sample_schema_path`). AppSync's
+    scalars and directives are predeclared. ``resolvers`` maps
     ``"Type.field"`` to graphql-core field resolvers ``(parent, info, **args)``,
     sync or async; fields without one use the in-memory default resolvers.
 
@@ -157,7 +140,7 @@ class AppSyncEmulator:
         #: The default principal's credentials (no session token).
         self.credentials = self.add_principal(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY)
         self._verifier = SigV4Verifier(self._principals, region, now=self.now)
-        self._engine = _load_engine(schema, resolvers)
+        self._engine = GraphQLEngine(load_schema_text(schema), resolvers)
         self._realtime = RealtimeServer(self)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -190,7 +173,7 @@ class AppSyncEmulator:
         return f"ws://{self._url_host()}:{self.port}{GRAPHQL_PATH}/realtime"
 
     @property
-    def executed(self) -> list[Any]:
+    def executed(self) -> list[ExecutedOperation]:
         """Every operation the engine ran: ``(operation_type, field, arguments,
         access_key)`` tuples, in order. Tests count mutations with it."""
         return self._engine.executed
@@ -388,6 +371,8 @@ class AppSyncEmulator:
             result = await self._engine.execute(
                 query_text, variables, operation_name, principal=principal
             )
+        except MissingOperationName as exc:
+            return self._error(400, "BadRequestException", str(exc), request_id)
         except Exception:
             log.exception("The GraphQL engine failed (request id %s)", request_id)
             return self._error(

@@ -5,6 +5,8 @@ The public names are re-exported here; the modules are private.
 
 from __future__ import annotations
 
+from ._batch import BatchResult
+from ._client import AppSyncClient
 from ._credentials import (
     BotocoreCredentials,
     CallableCredentials,
@@ -28,14 +30,19 @@ from ._errors import (
     ThrottlingError,
     TransportError,
 )
+from ._retry import RetryPolicy
 from ._signer import SigV4Signer
+from ._transport import AppSyncIAMTransport
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AppSyncClient",
     "AppSyncEndpoint",
     "AppSyncError",
+    "AppSyncIAMTransport",
     "AuthorizationError",
+    "BatchResult",
     "BotocoreCredentials",
     "CallableCredentials",
     "ConfigurationError",
@@ -48,6 +55,7 @@ __all__ = [
     "HTTPStatusError",
     "ProtocolError",
     "RequestTimeout",
+    "RetryPolicy",
     "SigV4Signer",
     "StaticCredentials",
     "SubscriptionError",

@@ -1,0 +1,639 @@
+"""``AppSyncIAMTransport``: gql's aiohttp transport, signed with SigV4.
+
+One HTTP request (architecture.md, data flow): payload serialized once →
+credentials snapshot → ``signer.sign`` over exactly those bytes → aiohttp
+``post(data=bytes)`` → JSON → data, or a typed error → the retry policy
+decides (every attempt is signed afresh).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import time
+import weakref
+from collections.abc import AsyncGenerator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import aiohttp
+from gql.graphql_request import GraphQLRequest
+from gql.transport.aiohttp import AIOHTTPTransport
+from gql.transport.exceptions import TransportAlreadyConnected, TransportClosed
+from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, print_ast
+
+from ._credentials import CredentialSource, FrozenCredentials, as_credential_source
+from ._endpoint import AppSyncEndpoint
+from ._errors import (
+    AppSyncError,
+    AuthorizationError,
+    ConfigurationError,
+    GraphQLResponseError,
+    HTTPStatusError,
+    ProtocolError,
+    RequestTimeout,
+    ThrottlingError,
+    TransportError,
+    excerpt,
+    redact,
+)
+from ._retry import (
+    Action,
+    Attempt,
+    Failure,
+    RetryPolicy,
+    classify,
+    decide,
+    parse_http_date,
+    parse_retry_after,
+)
+from ._signer import SigV4Signer
+
+__all__ = ["AppSyncIAMTransport"]
+
+logger = logging.getLogger("appsync_iam.http")
+
+RealtimeAuth = Literal["subprotocol", "query"]
+
+# Compact, UTF-8, no NaN (not JSON): the bytes signed are the bytes sent.
+_ENCODER: Final = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+_ASCII_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_AUTH_ERROR_TYPES: Final = frozenset(
+    {
+        "AccessDeniedException",
+        "AuthFailure",
+        "ExpiredTokenException",
+        "IncompleteSignatureException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "MissingAuthenticationTokenException",
+        "SignatureDoesNotMatch",
+        "UnauthorizedException",
+        "UnrecognizedClientException",
+    }
+)
+_THROTTLING_MARKERS: Final = ("Throttl", "TooManyRequests", "LimitExceeded")
+_OWNED_POST_ARGS: Final = frozenset({"data", "json", "allow_redirects", "ssl"})
+
+
+def encode_payload(payload: Mapping[str, Any]) -> bytes:
+    """The request body: compact JSON in UTF-8, serialized exactly once."""
+    try:
+        return _ENCODER.encode(payload).encode()
+    except UnicodeEncodeError:  # a lone surrogate: only \u escapes survive
+        return _ASCII_ENCODER.encode(payload).encode()
+
+
+# --- documents: printed once, operation types known ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """A GraphQL document's text as sent, and the type of each operation in it."""
+
+    text: str
+    kinds: Mapping[str | None, str]  # operation name (None if anonymous) → type
+
+    @classmethod
+    def from_document(cls, document: DocumentNode, text: str) -> Operation:
+        kinds: dict[str | None, str] = {}
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                name = definition.name.value if definition.name else None
+                kinds[name] = definition.operation.value
+        return cls(text, kinds)
+
+    def kind(self, operation_name: str | None) -> str | None:
+        """``"query"``, ``"mutation"``, ``"subscription"``, or None if unknown."""
+        if operation_name is not None:
+            return self.kinds.get(operation_name)
+        if len(self.kinds) == 1:
+            return next(iter(self.kinds.values()))
+        return None
+
+    def is_mutation(self, operation_name: str | None) -> bool:
+        """True if the operation is, or may be, a mutation (for retries)."""
+        kind = self.kind(operation_name)
+        if kind is None:
+            return "mutation" in self.kinds.values()
+        return kind == "mutation"
+
+
+class _PrintCache:
+    """Operation info per document object: gql re-prints on every request (~88 µs).
+
+    Keyed by identity (a DocumentNode's hash walks the whole tree) and held
+    weakly, so documents built per request do not pile up.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref[DocumentNode], Operation]] = {}
+
+    def get(self, document: DocumentNode) -> Operation:
+        key = id(document)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0]() is document:
+            return entry[1]
+        operation = Operation.from_document(document, print_ast(document))
+        entries = self._entries
+
+        def forget(ref: weakref.ref[DocumentNode]) -> None:
+            current = entries.get(key)
+            if current is not None and current[0] is ref:
+                del entries[key]
+
+        self._entries[key] = (weakref.ref(document, forget), operation)
+        return operation
+
+
+_documents: Final = _PrintCache()
+
+
+def document_operation(document: DocumentNode) -> Operation:
+    """The cached :class:`Operation` of a parsed document."""
+    return _documents.get(document)
+
+
+# --- responses -> typed errors ------------------------------------------------
+
+
+def _first_error(body: Any) -> tuple[str | None, str | None]:
+    """(errorType, message) of an AppSync error body, if it is one."""
+    if not isinstance(body, dict):
+        return None, None
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        return _str_or_none(first.get("errorType")), _str_or_none(first.get("message"))
+    kind = _str_or_none(body.get("__type") or body.get("errorType"))
+    message = _str_or_none(body.get("message") or body.get("Message"))
+    return (kind.rsplit("#", 1)[-1] if kind else None), message
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _is_throttling(error_type: str | None) -> bool:
+    if not error_type:
+        return False
+    return any(marker in error_type for marker in _THROTTLING_MARKERS)
+
+
+def status_error(
+    status: int, headers: Mapping[str, str], raw: bytes
+) -> HTTPStatusError | ProtocolError:
+    """The typed error for a non-200 answer (protocol doc §1.4)."""
+    request_id = headers.get("x-amzn-RequestId")
+    header_type = headers.get("x-amzn-ErrorType")
+    if header_type:
+        header_type = header_type.split(":", 1)[0].strip() or None
+    text = raw.decode("utf-8", "replace")
+    try:
+        body = json.loads(text) if text.strip() else None
+    except ValueError:
+        if status >= 500 or status < 300:
+            return ProtocolError(
+                f"HTTP {status} answer is not JSON: {excerpt(text, 120)}", sent=True
+            )
+        body = None
+    body_type, message = _first_error(body)
+    error_type = body_type or header_type
+    if 300 <= status < 400:
+        location = excerpt(headers.get("Location", "?"), 120)
+        message = f"redirect to {location} not followed (a signed request stays put)"
+    elif message is None:
+        message = excerpt(text, 120) if text.strip() and body is None else "no message"
+    else:
+        message = excerpt(message)
+    retry_after = parse_retry_after(
+        headers.get("Retry-After"), parse_http_date(headers.get("Date"))
+    )
+    cls: type[HTTPStatusError] = HTTPStatusError
+    if status == 429 or _is_throttling(error_type):
+        cls = ThrottlingError
+    elif status in (401, 403) or error_type in _AUTH_ERROR_TYPES:
+        cls = AuthorizationError
+    elif status == 400 and "Signature" in message:  # skew as BadRequestException
+        cls = AuthorizationError
+    return cls(
+        message,
+        status=status,
+        error_type=error_type,
+        request_id=request_id,
+        retry_after=retry_after,
+    )
+
+
+def graphql_error(result: dict[str, Any], request_id: str | None) -> AppSyncError:
+    """The error for an HTTP 200 answer with ``errors`` (partial ``data`` kept)."""
+    errors = result["errors"]
+    if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
+        return ProtocolError(f"malformed 'errors' in answer: {excerpt(str(errors))}")
+    first = errors[0]
+    message = excerpt(str(first.get("message", "GraphQL error")))
+    if first.get("errorType"):
+        message = f"{first['errorType']}: {message}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more)"
+    return GraphQLResponseError(
+        message, errors=errors, data=result.get("data"), request_id=request_id
+    )
+
+
+def transport_error(exc: BaseException, timeout: float | None) -> TransportError:
+    """Our error for an aiohttp/asyncio failure; ``sent`` when it may have run."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return RequestTimeout(f"connect timed out: {redact(str(exc))}", sent=False)
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return RequestTimeout(f"no answer within {timeout} s", sent=True)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return TransportError(f"cannot connect: {redact(str(exc))}", sent=False)
+    detail = redact(str(exc)) or "connection closed"
+    return TransportError(f"{type(exc).__name__}: {detail}", sent=True)
+
+
+# --- the transport ----------------------------------------------------------------
+
+
+class _SkewClock:
+    """The clock seam plus the offset learned from AppSync (shared by forks)."""
+
+    __slots__ = ("clock", "offset")
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.offset = 0.0
+
+
+class AppSyncIAMTransport(AIOHTTPTransport):
+    """gql's ``AIOHTTPTransport`` for AppSync with IAM (SigV4) signing and retries.
+
+    Works wherever gql takes a transport::
+
+        from gql import Client, gql
+        transport = AppSyncIAMTransport(
+            "https://abc.appsync-api.eu-west-1.amazonaws.com/graphql")
+        async with Client(transport=transport,
+                          fetch_schema_from_transport=True) as session:
+            data = await session.execute(gql("query { listRooms { id } }"))
+
+    Each request is serialized once, signed over exactly those bytes with a
+    fresh credentials snapshot and timestamp, posted without following
+    redirects (TLS verification stays on), and retried by ``retry``
+    (:class:`RetryPolicy`). Headers passed per call
+    (``extra_args={"headers": ...}``) are sent and signed.
+
+    Results and errors under ``gql.Client``: GraphQL ``errors`` in an HTTP 200
+    answer raise :class:`GraphQLResponseError` from the transport. It *is* a
+    gql ``TransportQueryError`` (same ``.errors`` and ``.data``, plus
+    ``.request_id``), which is what ``gql.Client`` itself would raise, so
+    ``except TransportQueryError`` keeps working. HTTP errors raise
+    :class:`HTTPStatusError` subclasses (``.status``, ``.error_type``,
+    ``.request_id``), a non-JSON answer :class:`ProtocolError`, a failed or
+    timed-out request :class:`TransportError` (``.sent``).
+
+    AppSync accepts no batched requests, so ``execute_batch`` raises, and file
+    uploads are not supported.
+
+    Args:
+        url: the GraphQL URL (standard, custom domain, or a local emulator).
+        region: required for a custom domain; read from a standard URL.
+        credentials: None (the default chain), :class:`FrozenCredentials`, a
+            credential source, or an async callable returning credentials.
+        profile: an AWS profile name for the default chain.
+        realtime_url: override the derived real-time URL.
+        realtime_auth: ``"subprotocol"`` (default: auth in
+            ``Sec-WebSocket-Protocol``) or ``"query"`` (in the URL).
+        timeout: seconds per attempt (connect + answer).
+        retry: a :class:`RetryPolicy` (default ``RetryPolicy()``).
+        clock: epoch seconds; the seam tests substitute.
+        headers: extra headers sent (and signed) with every request.
+        max_connections: the connection pool's size.
+        client_session_args: extra ``aiohttp.ClientSession`` arguments.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        region: str | None = None,
+        credentials: object = None,
+        profile: str | None = None,
+        realtime_url: str | None = None,
+        realtime_auth: RealtimeAuth = "subprotocol",
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        headers: Mapping[str, str] | None = None,
+        max_connections: int = 100,
+        client_session_args: dict[str, Any] | None = None,
+    ) -> None:
+        endpoint = AppSyncEndpoint.from_url(
+            url, region=region, realtime_url=realtime_url
+        )
+        _check_options(realtime_auth, timeout, max_connections, retry)
+        super().__init__(
+            endpoint.graphql_url,
+            ssl_close_timeout=2,
+            client_session_args=client_session_args,
+        )
+        self.endpoint: AppSyncEndpoint = endpoint
+        self.credentials: CredentialSource = as_credential_source(
+            credentials, profile=profile
+        )
+        self.signer = SigV4Signer(endpoint.region)
+        self.retry: RetryPolicy = retry if retry is not None else RetryPolicy()
+        self.realtime_auth: RealtimeAuth = realtime_auth
+        self.request_timeout = float(timeout)
+        self.max_connections = max_connections
+        self._skew = _SkewClock(clock)
+        self._base_headers: dict[str, str] = {"content-type": "application/json"}
+        self._base_headers.update(_lower(headers))
+        self._refresh_lock: asyncio.Lock | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"AppSyncIAMTransport(url={self.endpoint.graphql_url!r}, "
+            f"region={self.endpoint.region!r})"
+        )
+
+    # --- what the real-time connection (and tests) build on ---------------------
+
+    def now(self) -> float:
+        """Epoch seconds to sign with: the clock plus the learned AppSync offset."""
+        skew = self._skew
+        return skew.clock() + skew.offset
+
+    @property
+    def clock_offset(self) -> float:
+        """Seconds added to the local clock, learned from a skew rejection."""
+        return self._skew.offset
+
+    def sign_request(
+        self,
+        body: bytes,
+        credentials: FrozenCredentials,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        """The headers of one signed POST of ``body`` to the GraphQL URL (pure)."""
+        base = self._base_headers if not headers else {**self._base_headers, **headers}
+        return self.signer.sign(
+            "POST", self.url, base, body, credentials, now=self.now()
+        )
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Open the aiohttp session (``gql.Client`` calls this)."""
+        if self.session is not None:
+            raise TransportAlreadyConnected("Transport is already connected")
+        self.open_session()
+
+    def open_session(self) -> aiohttp.ClientSession:
+        """Create the session now, on the running loop (no await: no race)."""
+        args: dict[str, Any] = {
+            "connector": aiohttp.TCPConnector(limit=self.max_connections),
+            "timeout": aiohttp.ClientTimeout(total=self.request_timeout),
+        }
+        if self.client_session_args:
+            args.update(self.client_session_args)
+        logger.debug("Opening HTTP session to %s", self.url)
+        session = aiohttp.ClientSession(**args)
+        self.session = session
+        self._refresh_lock = asyncio.Lock()
+        return session
+
+    def fork(self) -> AppSyncIAMTransport:
+        """An unconnected twin sharing credentials, signer and clock offset.
+
+        The facade keeps one per event loop: an aiohttp session belongs to the
+        loop it was created on.
+        """
+        twin = copy.copy(self)
+        twin.session = None
+        twin._refresh_lock = None
+        return twin
+
+    # --- gql's transport interface ------------------------------------------------
+
+    async def execute(
+        self,
+        request: GraphQLRequest,
+        *,
+        extra_args: dict[str, Any] | None = None,
+        upload_files: bool = False,
+    ) -> ExecutionResult:
+        """Send one signed request; raise a typed error (see the class docs)."""
+        if upload_files:
+            raise ConfigurationError("AppSync does not accept file uploads")
+        operation = document_operation(request.document)
+        headers: dict[str, str] | None = None
+        post_args: dict[str, Any] | None = None
+        if extra_args:
+            post_args = dict(extra_args)
+            headers = _lower(post_args.pop("headers", None)) or None
+            owned = _OWNED_POST_ARGS.intersection(post_args)
+            if owned:
+                raise ConfigurationError(
+                    f"extra_args may not set {sorted(owned)}: the transport owns them"
+                )
+        result = await self.request(
+            operation.text,
+            request.variable_values,
+            operation_name=request.operation_name,
+            is_mutation=operation.is_mutation(request.operation_name),
+            headers=headers,
+            extensions=request.extensions,
+            post_args=post_args,
+        )
+        return ExecutionResult(data=result["data"], extensions=result.get("extensions"))
+
+    async def execute_batch(
+        self, reqs: list[GraphQLRequest], *args: Any, **kwargs: Any
+    ) -> list[ExecutionResult]:
+        """AppSync accepts no batched requests: always raises."""
+        raise ConfigurationError(
+            "AppSync does not accept batched GraphQL requests; send them one by "
+            "one (AppSyncClient.execute_many runs many concurrently)"
+        )
+
+    def subscribe(
+        self, request: GraphQLRequest, *, extra_args: dict[str, Any] | None = None
+    ) -> AsyncGenerator[ExecutionResult, None]:
+        """Placeholder until the real-time connection lands."""
+        raise NotImplementedError("real-time subscriptions: see _realtime")
+
+    # --- the hot path -----------------------------------------------------------------
+
+    async def request(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        operation_name: str | None = None,
+        is_mutation: bool = True,
+        headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
+        post_args: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """POST one GraphQL request with retries; the answer's JSON object.
+
+        ``headers`` must have lowercase names. Raises the typed errors of the
+        class docs; ``is_mutation`` decides what is safe to retry.
+        """
+        session = self.session
+        if session is None:
+            raise TransportClosed("Transport is not connected")
+        payload: dict[str, Any] = {"query": query}
+        if operation_name:
+            payload["operationName"] = operation_name
+        if variables:
+            payload["variables"] = variables
+        if extensions:
+            payload["extensions"] = extensions
+        body = encode_payload(payload)
+        base = self._base_headers if not headers else {**self._base_headers, **headers}
+        extra = post_args or {}
+        attempt, refreshed, skewed, started = 1, False, False, time.monotonic()
+        while True:
+            credentials = await self.credentials.get_frozen()
+            signed = self.signer.sign(
+                "POST", self.url, base, body, credentials, now=self.now()
+            )
+            try:
+                return await self._attempt(session, body, signed, extra)
+            except _Retryable as failed:
+                state = Attempt(
+                    failure=failed.failure,
+                    attempt=attempt,
+                    elapsed=time.monotonic() - started,
+                    is_mutation=is_mutation,
+                    local_time=self._skew.clock(),
+                    server_time=failed.server_time,
+                    message=str(failed.error.args[0]) if failed.error.args else "",
+                    retry_after=getattr(failed.error, "retry_after", None),
+                    refreshed=refreshed,
+                    skew_corrected=skewed,
+                )
+                decision = decide(state, self.retry)
+                action = decision.action
+                if action is Action.RAISE:
+                    raise failed.error from failed.error.__cause__
+                if action is Action.RETRY:
+                    attempt += 1
+                    logger.debug(
+                        "Retrying %s in %.3f s (attempt %d of %d): %s",
+                        operation_name or "operation",
+                        decision.delay,
+                        attempt,
+                        self.retry.max_attempts,
+                        failed.error,
+                    )
+                    await asyncio.sleep(decision.delay)
+                elif action is Action.REFRESH_CREDENTIALS:
+                    refreshed = True
+                    await self._refresh_after_rejection(credentials)
+                else:
+                    skewed = True
+                    self._learn_offset(decision.offset)
+
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        body: bytes,
+        signed: dict[str, str],
+        extra: dict[str, Any],
+    ) -> dict[str, Any]:
+        try:
+            async with session.post(
+                self.url, data=body, headers=signed, allow_redirects=False, **extra
+            ) as response:
+                raw = await response.read()
+                status = response.status
+                headers = response.headers
+        except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:
+            failed = transport_error(exc, self.request_timeout)
+            failed.__cause__ = exc
+            raise _Retryable(failed, classify(failed), None) from None
+        self.response_headers = headers
+        if status == 200:
+            try:
+                result = json.loads(raw)
+            except ValueError:
+                result = None
+            if type(result) is dict:
+                if result.get("errors"):
+                    raise graphql_error(result, headers.get("x-amzn-RequestId"))
+                if result.get("data") is not None:
+                    return result
+            error: AppSyncError = ProtocolError(
+                "answer is not a GraphQL result: "
+                f"{excerpt(raw.decode('utf-8', 'replace'), 120)}",
+                sent=True,
+            )
+        else:
+            error = status_error(status, headers, raw)
+        failure = classify(error)
+        if failure is Failure.FATAL:
+            raise error
+        server_time = parse_http_date(headers.get("Date"))
+        raise _Retryable(error, failure, server_time)
+
+    async def _refresh_after_rejection(self, rejected: FrozenCredentials) -> None:
+        # Many requests fail at once with the same expired token: refresh once.
+        lock = self._refresh_lock or asyncio.Lock()
+        async with lock:
+            current = await self.credentials.get_frozen()
+            if current == rejected:
+                logger.info(
+                    "Session token of %s expired; refreshing credentials",
+                    rejected.access_key,
+                )
+                await self.credentials.refresh()
+
+    def _learn_offset(self, offset: float) -> None:
+        if abs(offset - self._skew.offset) >= 1.0:
+            logger.warning(
+                "Clock skew: AppSync's clock is %+.0f s from ours; signing with "
+                "that offset from now on",
+                offset,
+            )
+        self._skew.offset = offset
+
+
+class _Retryable(Exception):
+    """Internal: a failed attempt the retry policy looks at."""
+
+    def __init__(
+        self, error: AppSyncError, failure: Failure, server_time: float | None
+    ) -> None:
+        super().__init__()
+        self.error = error
+        self.failure = failure
+        self.server_time = server_time
+
+
+def _lower(headers: Mapping[str, str] | None) -> dict[str, str]:
+    return {name.lower(): value for name, value in (headers or {}).items()}
+
+
+def _check_options(
+    realtime_auth: str, timeout: float, max_connections: int, retry: object
+) -> None:
+    if realtime_auth not in ("subprotocol", "query"):
+        raise ConfigurationError(
+            f"realtime_auth must be 'subprotocol' or 'query', not {realtime_auth!r}"
+        )
+    if not timeout or timeout <= 0:
+        raise ConfigurationError("timeout must be a positive number of seconds")
+    if max_connections < 1:
+        raise ConfigurationError("max_connections must be at least 1")
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ConfigurationError("retry must be a RetryPolicy or None")

@@ -282,13 +282,13 @@ class AppSyncEmulator:
         try:
             started.result(timeout=THREAD_TIMEOUT)
         except BaseException:
-            loop.call_soon_threadsafe(loop.stop)
+            _stop_soon(loop)
             thread.join(THREAD_TIMEOUT)
             raise
         try:
             yield self
         finally:
-            loop.call_soon_threadsafe(loop.stop)
+            _stop_soon(loop)
             thread.join(THREAD_TIMEOUT)
 
     def _serve_forever(
@@ -454,6 +454,12 @@ def _drop_connection(request: web.Request) -> web.Response:
         request.transport.abort()
     request.protocol.force_close()
     return web.Response(status=500)
+
+
+def _stop_soon(loop: asyncio.AbstractEventLoop) -> None:
+    """Stop a loop running in another thread, unless it already closed."""
+    with contextlib.suppress(RuntimeError):  # closed after a failed start
+        loop.call_soon_threadsafe(loop.stop)
 
 
 def _shutdown_loop(loop: asyncio.AbstractEventLoop) -> None:

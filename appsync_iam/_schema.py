@@ -212,12 +212,13 @@ def is_aws_url(value: str) -> bool:
         return False
     rest = match.group(2)
     if rest.startswith("//"):
-        authority, _, path = rest[2:].partition("/")
-        authority = authority.split("?")[0].split("#")[0]
+        after = rest[2:]
+        end = min((i for i in (after.find(c) for c in "/?#") if i >= 0), default=-1)
+        authority = after if end < 0 else after[:end]
         if not authority:
             return False
-        path = path.split("?")[0].split("#")[0]
-        return "//" not in path
+        path = "" if end < 0 else after[end:]
+        return "//" not in path.split("?")[0].split("#")[0]
     return "//" not in rest.split("?")[0].split("#")[0]
 
 

@@ -239,7 +239,7 @@ class TestPrelude:
         assert {"aws_iam", "aws_subscribe", "aws_cognito_user_pools"} <= names
 
     def test_plain_graphql_core_rejects_the_same_sdl(self) -> None:
-        """Without the prelude graphql-core refuses AppSync SDL (the prelude matters)."""
+        """Without the prelude graphql-core refuses AppSync SDL: the prelude matters."""
         with pytest.raises(TypeError, match="AWS|aws_"):
             build_schema(REAL_APPSYNC_SDL)
 

@@ -195,7 +195,7 @@ def _field_error(error: GraphQLError, schema: GraphQLSchema) -> dict[str, Any]:
             "message": f"Can't serialize value ({_path_text(error.path)}) : {original}",
         }
     match = _NON_NULL_RE.fullmatch(error.message)
-    if original is None and match:
+    if match and (original is None or str(original) == error.message):
         parent = schema.get_type(match["parent"])
         field_type = "?"
         if isinstance(parent, GraphQLObjectType) and match["field"] in parent.fields:

@@ -257,6 +257,19 @@ class _Connection:
             )
             return
         self.server.stats["starts"] += 1
+        if self.server.throttle_starts > 0:
+            # AppSync throttles a start connection-wide: an error without id,
+            # errors as an object, the socket stays open (protocol doc §2.4).
+            self.server.throttle_starts -= 1
+            self.emulator.faults.record("throttle_start")
+            await self.send(
+                _frame(
+                    "error",
+                    None,
+                    {"errors": _error("LimitExceededError", "Rate limit exceeded")},
+                )
+            )
+            return
         try:
             subscription = await self._start(ident, message.get("payload"))
         except _Rejected as exc:
@@ -433,6 +446,10 @@ class RealtimeServer:
         #: Seconds after which a connection is closed cleanly (AppSync: 24 h);
         #: None (the default) never closes.
         self.max_connection_age: float | None = None
+        #: How many of the next ``start`` messages to throttle with a
+        #: connection-level ``LimitExceededError`` (counted in
+        #: ``faults.injected["throttle_start"]``).
+        self.throttle_starts = 0
 
     @property
     def open_connections(self) -> int:

@@ -387,7 +387,27 @@ class TestSubscriptions:
 
 
 class TestFaults:
-    """Injected drops and the optional maximum connection age."""
+    """Injected drops, throttled starts and the optional maximum connection age."""
+
+    async def test_throttled_start(
+        self, emulator: AppSyncEmulator, session: aiohttp.ClientSession
+    ) -> None:
+        """throttle_starts answers a connection-level LimitExceededError."""
+        emulator._realtime.throttle_starts = 1
+        async with raw_socket(session, emulator) as ws:
+            await receive_json(ws)
+            frame = await start(ws, emulator, "s1")
+            assert frame == {
+                "type": "error",
+                "payload": {
+                    "errors": {
+                        "errorType": "LimitExceededError",
+                        "message": "Rate limit exceeded",
+                    }
+                },
+            }
+            assert (await start(ws, emulator, "s1"))["type"] == "start_ack"
+        assert emulator.faults.injected["throttle_start"] == 1
 
     async def test_drop_ws_every(
         self, emulator: AppSyncEmulator, session: aiohttp.ClientSession

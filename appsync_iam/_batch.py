@@ -252,7 +252,9 @@ class BatchRun:
     def __del__(self) -> None:
         # ``break`` out of ``async for`` drops the last reference: stop the
         # requests still in flight (cancel() is sync; their loop finishes it).
-        if not self._closed and (self._pending or self._running):
+        if getattr(self, "_closed", True):
+            return  # closed, or __init__ rejected its arguments
+        if self._pending or self._running:
             self._cancel_all()
 
 

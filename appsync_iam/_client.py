@@ -21,6 +21,7 @@ from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, Final, final
 
+from gql import GraphQLRequest
 from graphql import DocumentNode, GraphQLSyntaxError, parse
 
 from ._batch import BatchRun, Variables
@@ -36,7 +37,7 @@ from ._transport import (
 
 __all__ = ["AppSyncClient"]
 
-Query = str | DocumentNode
+Query = str | DocumentNode | GraphQLRequest
 
 _OPERATION_CACHE_SIZE: Final = 512
 _STOP_TIMEOUT: Final = 10.0
@@ -226,11 +227,16 @@ class AppSyncClient:
 
         ``query`` is a string (sent as written; parsed once and cached, so a
         syntax error raises :class:`ConfigurationError` before any request)
-        or a gql/graphql-core ``DocumentNode``. ``headers`` are sent and
-        signed. Raises :class:`GraphQLResponseError` (``.errors``, partial
-        ``.data``), :class:`HTTPStatusError` subclasses, or
-        :class:`TransportError` (``.sent``) once retries are exhausted.
+        or a parsed document: gql's ``gql(...)`` request (its variables and
+        operation name are used unless given here) or a graphql-core
+        ``DocumentNode``. ``headers`` are sent and signed.
+
+        Raises :class:`GraphQLResponseError` (``.errors``, partial ``.data``),
+        :class:`HTTPStatusError` subclasses, or :class:`TransportError`
+        (``.sent``) once retries are exhausted.
         """
+        if type(query) is not str and isinstance(query, GraphQLRequest):
+            query, variables, operation_name = _unpack(query, variables, operation_name)
         operation, is_mutation = self._operation(query, operation_name)
         state = self._loops.get(asyncio.get_running_loop())
         if state is not None:
@@ -268,6 +274,8 @@ class AppSyncClient:
                 if not r.ok:
                     failed.append((r.index, r.error))
         """
+        if isinstance(query, GraphQLRequest):
+            query, _, operation_name = _unpack(query, None, operation_name)
         operation, is_mutation = self._operation(query, operation_name)
         text = operation.text
 
@@ -302,6 +310,8 @@ class AppSyncClient:
         loop it raises :class:`RuntimeError`: await :meth:`execute_async`.
         """
         _refuse_inside_loop("execute", "await client.execute_async(...)")
+        if isinstance(query, GraphQLRequest):
+            query, variables, operation_name = _unpack(query, variables, operation_name)
         self._operation(query, operation_name)  # syntax errors: in this thread
         runner = self._ensure_runner()
         result: dict[str, Any] = runner.run(
@@ -314,7 +324,7 @@ class AppSyncClient:
     # --- documents ----------------------------------------------------------------
 
     def _operation(
-        self, query: Query, operation_name: str | None
+        self, query: str | DocumentNode, operation_name: str | None
     ) -> tuple[Operation, bool]:
         if type(query) is str:
             operation = self._operations.get(query)
@@ -324,8 +334,8 @@ class AppSyncClient:
             operation = document_operation(query)
         else:
             raise TypeError(
-                "query must be a GraphQL string or a parsed DocumentNode "
-                f"(gql(...)), not {type(query).__name__}"
+                "query must be a GraphQL string, a gql(...) request or a parsed "
+                f"DocumentNode, not {type(query).__name__}"
             )
         kind = operation.kind(operation_name)
         if kind is None or kind == "subscription":
@@ -461,21 +471,29 @@ class AppSyncClient:
         return runner
 
     def __del__(self) -> None:
+        # Sessions on event loops need nothing here: dropping ``_loops`` drops
+        # their keepers, and the loop's async-generator finalizer closes each
+        # session on its own loop. The background thread is ours to stop.
         runner = getattr(self, "_runner", None)
-        if runner is not None:
+        if runner is not None and not runner.loop.is_closed():
             runner.loop.call_soon_threadsafe(_stop_soon, runner.loop)
-        open_loops = [
-            loop
-            for loop in getattr(self, "_loops", {})
-            if loop.is_running() and not loop.is_closed()
-        ]
-        if open_loops or runner is not None:
             warnings.warn(
-                f"unclosed {self!r}: call `await client.close()` (or "
-                "client.close_sync()) when done",
+                f"unclosed {self!r}: call client.close_sync() (or `await "
+                "client.close()`) after using client.execute()",
                 ResourceWarning,
                 stacklevel=2,
             )
+
+
+def _unpack(
+    request: GraphQLRequest,
+    variables: Mapping[str, Any] | None,
+    operation_name: str | None,
+) -> tuple[DocumentNode, Mapping[str, Any] | None, str | None]:
+    """A gql request's document; its variables and name unless given."""
+    if variables is None:
+        variables = request.variable_values
+    return request.document, variables, operation_name or request.operation_name
 
 
 def _stop_soon(loop: asyncio.AbstractEventLoop) -> None:

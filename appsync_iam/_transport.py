@@ -12,15 +12,15 @@ import asyncio
 import copy
 import json
 import logging
+import sys
 import time
 import weakref
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import aiohttp
 from gql.graphql_request import GraphQLRequest
-from gql.transport.aiohttp import AIOHTTPTransport
 from gql.transport.exceptions import TransportAlreadyConnected, TransportClosed
 from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, print_ast
 
@@ -50,6 +50,29 @@ from ._retry import (
     parse_retry_after,
 )
 from ._signer import SigV4Signer
+
+
+def _import_gql_aiohttp() -> type[Any]:
+    # gql.transport.aiohttp imports gql's appsync_auth, which runs
+    # ``try: import botocore`` for string annotations only (its real botocore
+    # imports are inside functions). Keep botocore out of a Lambda cold start
+    # (architecture decision 3): make that one import fail softly.
+    if "gql.transport.aiohttp" in sys.modules or "botocore" in sys.modules:
+        from gql.transport.aiohttp import AIOHTTPTransport
+    else:
+        sys.modules["botocore"] = None  # type: ignore[assignment]
+        try:
+            from gql.transport.aiohttp import AIOHTTPTransport
+        finally:
+            if sys.modules.get("botocore", False) is None:
+                del sys.modules["botocore"]
+    return AIOHTTPTransport
+
+
+if TYPE_CHECKING:
+    from gql.transport.aiohttp import AIOHTTPTransport
+else:
+    AIOHTTPTransport = _import_gql_aiohttp()
 
 __all__ = ["AppSyncIAMTransport"]
 

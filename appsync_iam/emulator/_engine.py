@@ -53,8 +53,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -508,6 +510,17 @@ def _directive_list(
 # --------------------------------------------------------------------------
 
 
+_DOCUMENT_CACHE_SIZE = 512
+
+
+class _Parsed(NamedTuple):
+    """A parsed document (None on a syntax error) and its request errors."""
+
+    document: DocumentNode | None
+    operations: tuple[OperationDefinitionNode, ...]
+    errors: list[dict[str, Any]]
+
+
 @dataclass(eq=False)
 class _Subscriber:
     field_name: str
@@ -563,7 +576,8 @@ class SubscriptionHandle:
         with contextlib.suppress(ValueError):
             self._engine._subscribers.remove(subscriber)
         if subscriber.task is not None and not subscriber.task.done():
-            subscriber.task.cancel()
+            with contextlib.suppress(RuntimeError):  # its loop is already closed
+                subscriber.task.cancel()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
@@ -593,6 +607,7 @@ class GraphQLEngine:
         self._resolvers: dict[str, Callable[..., Any]] = dict(resolvers or {})
         self._check_resolver_names()
         self._subscribers: list[_Subscriber] = []
+        self._documents: OrderedDict[str, _Parsed] = OrderedDict()
         #: mutation field name → subscription field names it triggers.
         self.triggers: dict[str, set[str]] = {}
         self._install_resolvers()
@@ -750,28 +765,50 @@ class GraphQLEngine:
             self._publish(document, operation, result.data)
         return response
 
+    def _parsed(self, query: str) -> _Parsed:
+        """Parse and validate ``query``, remembering recent documents."""
+        cached = self._documents.get(query)
+        if cached is not None:
+            self._documents.move_to_end(query)
+            return cached
+        try:
+            document = parse(query)
+        except GraphQLSyntaxError as error:
+            parsed = _Parsed(None, (), [_syntax_error(error)])
+        else:
+            operations = tuple(
+                d
+                for d in document.definitions
+                if isinstance(d, OperationDefinitionNode)
+            )
+            errors = validate(self.schema, document)
+            index = _DocumentIndex(document) if errors else None
+            parsed = _Parsed(
+                document,
+                operations,
+                [_validation_error(e, index) for e in errors if index is not None],
+            )
+        self._documents[query] = parsed
+        if len(self._documents) > _DOCUMENT_CACHE_SIZE:
+            self._documents.popitem(last=False)
+        return parsed
+
     def _prepare(
         self, query: str, operation_name: str | None
     ) -> tuple[DocumentNode, OperationDefinitionNode] | list[dict[str, Any]]:
         """Parse, pick the operation and validate; errors as AppSync shapes."""
-        try:
-            document = parse(query)
-        except GraphQLSyntaxError as error:
-            return [_syntax_error(error)]
-        operations = [
-            d for d in document.definitions if isinstance(d, OperationDefinitionNode)
-        ]
-        if operation_name is None and len(operations) > 1:
+        parsed = self._parsed(query)
+        if parsed.document is None:
+            return copy.deepcopy(parsed.errors)
+        if operation_name is None and len(parsed.operations) > 1:
             raise MissingOperationName()
-        errors = validate(self.schema, document)
-        if errors:
-            index = _DocumentIndex(document)
-            return [_validation_error(e, index) for e in errors]
-        for operation in operations:
+        if parsed.errors:
+            return copy.deepcopy(parsed.errors)
+        for operation in parsed.operations:
             if operation_name is None or (
                 operation.name is not None and operation.name.value == operation_name
             ):
-                return document, operation
+                return parsed.document, operation
         if operation_name is None:
             return [_request_error("Must provide an operation.")]
         return [_request_error(f"Unknown operation named '{operation_name}'.")]
@@ -910,6 +947,11 @@ class GraphQLEngine:
                         exc_info=True,
                     )
         finally:
+            # Also reached when the loop shuts down with the subscription open:
+            # a subscriber without its task must not linger.
+            subscriber.closed = True
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(subscriber)
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 with contextlib.suppress(Exception):
@@ -921,6 +963,8 @@ class GraphQLEngine:
         operation: OperationDefinitionNode,
         data: dict[str, Any],
     ) -> None:
+        if not self._subscribers:
+            return
         fragments = _fragments(document)
         for node in _fields_of(operation.selection_set, fragments):
             targets = self.triggers.get(node.name.value)

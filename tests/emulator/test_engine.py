@@ -341,6 +341,15 @@ class TestErrorShapes:
         assert error["locations"][0]["sourceName"] is None
         assert "extensions" not in error
 
+    async def test_repeated_query_gives_fresh_error_objects(
+        self, chat: GraphQLEngine
+    ) -> None:
+        """Cached documents never leak one response's mutations into the next."""
+        first = await run(chat, "{ badfield }")
+        first["errors"][0]["message"] = "changed"
+        second = await run(chat, "{ badfield }")
+        assert second["errors"][0]["message"].startswith("Validation error")
+
     async def test_variable_error_shape(self, chat: GraphQLEngine) -> None:
         """An invalid variable value is reported like AppSync, with data null."""
         result = await run(
@@ -894,3 +903,25 @@ class TestUnicode:
             'mutation { createRoom(input: {name: "caf\\u00e9 ☕"}) { name } }',
         )
         assert result["data"]["createRoom"]["name"] == "café ☕"
+
+
+class TestLoopShutdown:
+    """Subscriptions left open when their loop ends do not linger."""
+
+    def test_open_subscription_is_dropped_when_its_loop_ends(self) -> None:
+        """asyncio.run ending with a subscription open removes it from the engine."""
+        engine = GraphQLEngine(load_schema_text("chat"))
+        handles: list[SubscriptionHandle] = []
+
+        async def leave_open() -> None:
+            handles.append(await subscribe(engine, Inbox()))
+
+        asyncio.run(leave_open())
+        assert engine.subscriptions == 0
+        assert handles[0].closed
+        handles[0].close()
+
+        async def still_works() -> dict[str, Any]:
+            return await run(engine, CREATE_ROOM, {"name": "after"})
+
+        assert asyncio.run(still_works())["data"]["createRoom"]["name"] == "after"

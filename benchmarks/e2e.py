@@ -1,0 +1,214 @@
+"""End-to-end throughput at 64 concurrent requests against a loopback server.
+
+Run: ``.venv/bin/python benchmarks/e2e.py`` (about a minute). Prints a
+markdown table.
+
+The server (``benchmarks/_server.py``) runs in its own process and answers
+every POST with the same small AppSync-shaped JSON without verifying
+anything, so the client process is the bottleneck. Rows, all in this one
+process and event loop, each with its own connection pool:
+
+- **raw aiohttp, unsigned** (the ceiling): ``json.dumps`` the payload, POST
+  the bytes, ``json.loads`` the answer;
+- **gql Client + stock AIOHTTPTransport(auth=AppSyncIAMAuthentication)**:
+  gql 4.4's IAM path, botocore credentials;
+- **gql Client + AppSyncIAMTransport**;
+- **AppSyncClient.execute_async**;
+- **AppSyncClient.execute_many** (``concurrency=64``).
+
+Every signed row uses the same temporary credentials (with a session
+token, as on Lambda). 64 worker tasks share one client per row. Rows are
+interleaved within each round (machine noise hits all alike), the table
+shows the median round; CPU is this process's CPU time per 1000 requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import platform
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import gql
+from _server import running_server
+from botocore.credentials import Credentials
+from gql import Client, GraphQLRequest
+from gql.transport.aiohttp import AIOHTTPTransport
+from gql.transport.appsync_auth import AppSyncIAMAuthentication
+
+from appsync_iam import AppSyncClient, AppSyncIAMTransport, FrozenCredentials
+
+REGION = "us-east-1"
+AKID = "AKIDEXAMPLE"
+SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE" + "Ab3/+" * 215 + "=="
+QUERY = "query GetRoom($id: ID!) { getRoom(id: $id) { id name topic } }"
+VARIABLES = {"id": "room-1"}
+CONCURRENCY = 64
+REQUESTS = 3000  # per row per round
+ROUNDS = 9
+CEILING = "raw aiohttp, unsigned (ceiling)"
+STOCK = "gql Client + stock AIOHTTPTransport(auth=IAM)"
+
+Run = Callable[[int], Awaitable[None]]
+
+
+async def workers(call: Callable[[], Awaitable[Any]], n: int) -> None:
+    """``n`` calls by CONCURRENCY tasks sharing one client."""
+
+    async def worker(count: int) -> None:
+        for _ in range(count):
+            await call()
+
+    share, extra = divmod(n, CONCURRENCY)
+    await asyncio.gather(*(worker(share + (i < extra)) for i in range(CONCURRENCY)))
+
+
+class Rows:
+    """Each row's client, opened once; ``runs`` maps a label to a runner."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.runs: dict[str, Run] = {}
+        self._closers: list[Callable[[], Awaitable[Any]]] = []
+
+    async def open(self) -> None:
+        await self._raw()
+        await self._gql_stock()
+        await self._gql_ours()
+        await self._facade()
+
+    async def close(self) -> None:
+        for close in reversed(self._closers):
+            await close()
+
+    async def _raw(self) -> None:
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
+        self._closers.append(session.close)
+        payload = {"query": QUERY, "variables": VARIABLES}
+        headers = {"content-type": "application/json"}
+
+        async def call() -> Any:
+            body = json.dumps(payload).encode()
+            async with session.post(self.url, data=body, headers=headers) as resp:
+                return json.loads(await resp.read())["data"]
+
+        self.runs[CEILING] = lambda n: workers(call, n)
+
+    async def _gql_stock(self) -> None:
+        host = self.url.split("/")[2]
+        auth = AppSyncIAMAuthentication(
+            host=host,
+            region_name=REGION,
+            credentials=Credentials(AKID, SECRET, TOKEN),
+        )
+        await self._gql(
+            "gql Client + stock AIOHTTPTransport(auth=IAM)",
+            AIOHTTPTransport(url=self.url, auth=auth),
+        )
+
+    async def _gql_ours(self) -> None:
+        transport = AppSyncIAMTransport(
+            self.url, region=REGION, credentials=FrozenCredentials(AKID, SECRET, TOKEN)
+        )
+        await self._gql("gql Client + AppSyncIAMTransport", transport)
+
+    async def _gql(self, label: str, transport: Any) -> None:
+        client = Client(transport=transport)
+        session = await client.connect_async()
+        self._closers.append(client.close_async)
+        request = GraphQLRequest(QUERY, variable_values=VARIABLES)
+
+        async def call() -> Any:
+            return await session.execute(request)
+
+        self.runs[label] = lambda n: workers(call, n)
+
+    async def _facade(self) -> None:
+        client = AppSyncClient(
+            self.url, region=REGION, credentials=FrozenCredentials(AKID, SECRET, TOKEN)
+        )
+        await client.__aenter__()
+        self._closers.append(client.close)
+
+        async def call() -> Any:
+            return await client.execute_async(QUERY, VARIABLES)
+
+        async def many(n: int) -> None:
+            items = (VARIABLES for _ in range(n))
+            async for result in client.execute_many(
+                QUERY, items, concurrency=CONCURRENCY
+            ):
+                if result.error is not None:
+                    raise result.error
+
+        self.runs["AppSyncClient.execute_async"] = lambda n: workers(call, n)
+        self.runs["AppSyncClient.execute_many"] = many
+
+
+async def measure(run: Run, n: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) for n requests."""
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    await run(n)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+async def bench(url: str) -> dict[str, list[tuple[float, float]]]:
+    rows = Rows(url)
+    await rows.open()
+    try:
+        samples: dict[str, list[tuple[float, float]]] = {k: [] for k in rows.runs}
+        for run in rows.runs.values():  # warm up: connections, caches
+            await run(CONCURRENCY * 4)
+        for round_ in range(ROUNDS):
+            labels = list(rows.runs)
+            if round_ % 2:
+                labels.reverse()
+            for label in labels:
+                samples[label].append(await measure(rows.runs[label], REQUESTS))
+        return samples
+    finally:
+        await rows.close()
+
+
+def table(samples: dict[str, list[tuple[float, float]]]) -> str:
+    rate = {
+        k: statistics.median(REQUESTS / w for w, _ in v) for k, v in samples.items()
+    }
+    cpu = {
+        k: statistics.median(c / REQUESTS * 1000 * 1000 for _, c in v)
+        for k, v in samples.items()
+    }
+    ceiling = rate[CEILING]
+    stock = rate[STOCK]
+    lines = [
+        "| client | req/s (median) | × ceiling | × gql stock IAM | CPU ms / 1000 req |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label in samples:
+        lines.append(
+            f"| {label} | {rate[label]:,.0f} | {rate[label] / ceiling:.2f}× | "
+            f"{rate[label] / stock:.2f}× | {cpu[label]:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    with running_server() as url:
+        samples = asyncio.run(bench(url))
+    print(
+        f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}, "
+        f"gql {gql.__version__}, {platform.machine()}, "
+        f"{CONCURRENCY} concurrent, {REQUESTS} requests x {ROUNDS} rounds per row\n"
+    )
+    print(table(samples))
+
+
+if __name__ == "__main__":
+    main()

@@ -56,6 +56,7 @@ from ._realtime_protocol import (
     start_frame,
     stop_frame,
 )
+from ._retry import server_time_from_message
 
 __all__ = [
     "ConnectionEvent",
@@ -367,7 +368,9 @@ class _Connection:
                 except _HandshakeRejected as exc:
                     failures += 1
                     reason = f"connection refused: {exc}"
-                    refresh = exc.auth
+                    # A skewed clock is cured by the learned offset, not by
+                    # new credentials.
+                    refresh = exc.auth and not self.client._learn_skew(exc.errors)
                     auth_failures = auth_failures + 1 if exc.auth else 0
                     if auth_failures >= _MAX_AUTH_FAILURES:
                         self._fail_all(exc.errors, f"connection refused: {exc}")
@@ -385,6 +388,9 @@ class _Connection:
                     failures += 1
                     reason = f"connect failed: {_describe(exc)}"
                     refresh = exc.status in (401, 403)
+                    auth_failures = auth_failures + 1 if refresh else 0
+                    if auth_failures >= _MAX_AUTH_FAILURES:
+                        self._fail_all([], reason)
                     continue
                 except (
                     aiohttp.ClientError,
@@ -664,7 +670,8 @@ class _Connection:
                 return
             elif _is_auth(frame.errors) and not refreshed:
                 refreshed = True
-                await self.client._refresh_credentials()
+                if not self.client._learn_skew(frame.errors):
+                    await self.client._refresh_credentials()
             else:
                 self._end(sub, _subscription_error(frame.errors, "rejected by AppSync"))
                 return
@@ -942,6 +949,25 @@ class RealtimeClient:
     ) -> None:
         if self._max_attempts is not None and failures >= self._max_attempts:
             conn._fail_all([], f"gave up after {failures} attempts: {reason}")
+
+    def _learn_skew(self, errors: Sequence[Mapping[str, Any]]) -> bool:
+        """Adopt the server's clock from a "Signature expired" rejection.
+
+        The offset goes to the transport (when it learns offsets, as
+        ``AppSyncIAMTransport`` does), so HTTP requests benefit too.
+        """
+        learn = getattr(self._transport, "_learn_offset", None)
+        if learn is None:
+            return False
+        for error in errors:
+            server_time = server_time_from_message(str(error.get("message", "")))
+            if server_time is not None:
+                offset = float(getattr(self._transport, "clock_offset", 0.0))
+                local = self._transport.now() - offset
+                log.warning("Real-time: signature rejected for clock skew")
+                learn(server_time - local)
+                return True
+        return False
 
     async def _refresh_credentials(self) -> None:
         """Force a credential refresh once, however many callers ask at once."""

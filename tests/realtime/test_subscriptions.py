@@ -427,6 +427,24 @@ class TestResilience:
             await transport.session.close()
         assert emulator._realtime.stats["connection_errors"] == 1
 
+    async def test_clock_skew_is_learned_from_the_handshake(
+        self, emulator: AppSyncEmulator
+    ) -> None:
+        """A "Signature expired" handshake teaches the offset; no refresh needed."""
+        emulator.clock_offset = 600.0
+        source = MutableCredentials(emulator.credentials)
+        transport = make_transport(emulator, source)
+        client = RealtimeClient(transport, **FAST)
+        try:
+            consumer = Consumer(client.subscribe(ON_MESSAGE))
+            await eventually(live(emulator, 1))
+            await consumer.stop()
+        finally:
+            await client.close()
+        assert abs(transport.clock_offset - 600.0) < 5
+        assert source.refreshes == 0
+        assert emulator._realtime.stats["connection_errors"] == 1
+
     async def test_withheld_keep_alive_reconnects(self) -> None:
         """No ka within connectionTimeoutMs → reconnect, well inside the budget."""
         async with AppSyncEmulator(

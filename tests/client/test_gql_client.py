@@ -112,14 +112,6 @@ class TestUnderGqlClient:
         finally:
             await transport.close()
 
-    def test_subscribe_placeholder(self) -> None:
-        """subscribe is not built yet: a clear NotImplementedError."""
-        transport = AppSyncIAMTransport(
-            "http://127.0.0.1:9/graphql", credentials=None, profile=None
-        )
-        with pytest.raises(NotImplementedError, match="_realtime"):
-            transport.subscribe(gql("subscription { onRoomCreated { id } }"))
-
     def test_printed_once_per_document(self) -> None:
         """The query text of a document is printed once and cached."""
         request = gql(GET_ROOM)

@@ -30,6 +30,7 @@ from ._errors import (
     ThrottlingError,
     TransportError,
 )
+from ._realtime import ConnectionEvent, ConnectionState, RealtimeClient
 from ._retry import RetryPolicy
 from ._signer import SigV4Signer
 from ._transport import AppSyncIAMTransport
@@ -46,6 +47,8 @@ __all__ = [
     "BotocoreCredentials",
     "CallableCredentials",
     "ConfigurationError",
+    "ConnectionEvent",
+    "ConnectionState",
     "CredentialSource",
     "CredentialsError",
     "DefaultCredentials",
@@ -54,6 +57,7 @@ __all__ = [
     "GraphQLResponseError",
     "HTTPStatusError",
     "ProtocolError",
+    "RealtimeClient",
     "RequestTimeout",
     "RetryPolicy",
     "SigV4Signer",

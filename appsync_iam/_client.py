@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import threading
 import time
 import warnings
@@ -27,6 +28,7 @@ from graphql import DocumentNode, GraphQLSyntaxError, parse
 from ._batch import BatchRun, Variables
 from ._endpoint import AppSyncEndpoint
 from ._errors import ConfigurationError
+from ._realtime import StateCallback
 from ._retry import RetryPolicy
 from ._transport import (
     AppSyncIAMTransport,
@@ -320,6 +322,66 @@ class AppSyncClient:
             )
         )
         return result
+
+    # --- subscriptions --------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        query: Query,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        operation_name: str | None = None,
+        on_state: StateCallback | None = None,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Yield each event's ``data`` of an IAM-signed real-time subscription.
+
+        Example::
+
+            async for data in client.subscribe(
+                "subscription S($room: ID) { onMessagePosted(roomId: $room) "
+                "{ content } }",
+                {"room": "r1"},
+                on_state=lambda event: print(event.state, event.reason),
+            ):
+                print(data["onMessagePosted"]["content"])
+
+        Survives drops, the 24 h limit and credential rotation: every
+        reconnection and ``start`` is signed afresh and the subscription is
+        started again. ``on_state`` (a sync callable) receives a
+        :class:`ConnectionEvent` per change; ``RECONNECTING`` marks a gap in
+        which events may have been missed. Leaving the loop sends ``stop``.
+        Raises :class:`SubscriptionError` when AppSync rejects or ends the
+        subscription. See :class:`RealtimeClient`.
+        """
+        if type(query) is not str and isinstance(query, GraphQLRequest):
+            query, variables, operation_name = _unpack(query, variables, operation_name)
+        operation = self._subscription(query, operation_name)
+        transport = await self._transport()
+        events = transport.realtime.subscribe(
+            operation.text, variables, operation_name, on_state=on_state
+        )
+        async with contextlib.aclosing(events):
+            async for data in events:
+                yield data
+
+    def _subscription(
+        self, query: str | DocumentNode, operation_name: str | None
+    ) -> Operation:
+        if type(query) is str:
+            operation = self._operations.get(query) or self._parse(query)
+        elif isinstance(query, DocumentNode):
+            operation = document_operation(query)
+        else:
+            raise TypeError(
+                "query must be a GraphQL string, a gql(...) request or a parsed "
+                f"DocumentNode, not {type(query).__name__}"
+            )
+        if operation.kind(operation_name) != "subscription":
+            raise ConfigurationError(
+                "subscribe runs subscriptions; use execute_async for queries "
+                "and mutations (or pass operation_name=...)"
+            )
+        return operation
 
     # --- documents ----------------------------------------------------------------
 

@@ -21,7 +21,6 @@ import random
 import uuid
 from collections.abc import (
     AsyncGenerator,
-    AsyncIterator,
     Callable,
     Iterable,
     Mapping,
@@ -850,7 +849,7 @@ class RealtimeClient:
         operation_name: str | None = None,
         *,
         on_state: StateCallback | Iterable[StateCallback] | None = None,
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncGenerator[dict[str, Any], None]:
         """Yield each event's ``data`` until the consumer leaves or it fails.
 
         Raises :class:`~appsync_iam.SubscriptionError` when the subscription
@@ -878,7 +877,7 @@ class RealtimeClient:
         operation_name: str | None = None,
         *,
         on_state: StateCallback | Iterable[StateCallback] | None = None,
-    ) -> AsyncIterator[Data]:
+    ) -> AsyncGenerator[Data, None]:
         """Like :meth:`subscribe`, but yield whole :class:`Data` frames
         (``data`` and ``errors``) instead of raising on event errors."""
         frames = self._frames(query, variables, operation_name, on_state)

@@ -9,6 +9,7 @@ decides (every attempt is signed afresh).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import logging
@@ -39,6 +40,7 @@ from ._errors import (
     excerpt,
     redact,
 )
+from ._realtime import RealtimeClient, StateCallback
 from ._retry import (
     Action,
     Attempt,
@@ -380,6 +382,7 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         self._base_headers: dict[str, str] = {"content-type": "application/json"}
         self._base_headers.update(_lower(headers))
         self._refresh_lock: asyncio.Lock | None = None
+        self._realtime: RealtimeClient | None = None
 
     def __repr__(self) -> str:
         return (
@@ -442,7 +445,25 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         twin = copy.copy(self)
         twin.session = None
         twin._refresh_lock = None
+        twin._realtime = None
         return twin
+
+    @property
+    def realtime(self) -> RealtimeClient:
+        """This transport's real-time connections (created on first use).
+
+        Closed with the transport; see :class:`RealtimeClient`.
+        """
+        if self._realtime is None:
+            self._realtime = RealtimeClient(self)
+        return self._realtime
+
+    async def close(self) -> None:
+        """Close the real-time connections, then the HTTP session."""
+        realtime, self._realtime = self._realtime, None
+        if realtime is not None:
+            await realtime.close()
+        await super().close()
 
     # --- gql's transport interface ------------------------------------------------
 
@@ -487,11 +508,33 @@ class AppSyncIAMTransport(AIOHTTPTransport):
             "one (AppSyncClient.execute_many runs many concurrently)"
         )
 
-    def subscribe(
-        self, request: GraphQLRequest, *, extra_args: dict[str, Any] | None = None
+    async def subscribe(
+        self,
+        request: GraphQLRequest,
+        *,
+        extra_args: dict[str, Any] | None = None,
+        on_state: StateCallback | None = None,
     ) -> AsyncGenerator[ExecutionResult, None]:
-        """Placeholder until the real-time connection lands."""
-        raise NotImplementedError("real-time subscriptions: see _realtime")
+        """An IAM-signed real-time subscription: one ``ExecutionResult`` per event.
+
+        Signed afresh on every (re)connection and ``start``, multiplexed,
+        resubscribed after drops (:class:`RealtimeClient`). Event ``errors``
+        are passed on as AppSync's error objects, as gql's own WebSocket
+        transports do; a rejected or failed subscription raises
+        :class:`SubscriptionError`. ``on_state`` (``session.subscribe(...,
+        on_state=callback)``) receives :class:`ConnectionEvent` values.
+        """
+        operation = document_operation(request.document)
+        frames = self.realtime.subscribe_frames(
+            operation.text,
+            request.variable_values,
+            request.operation_name,
+            on_state=on_state,
+        )
+        async with contextlib.aclosing(frames):
+            async for frame in frames:
+                errors: Any = list(frame.errors) or None
+                yield ExecutionResult(data=frame.data, errors=errors)
 
     # --- the hot path -----------------------------------------------------------------
 

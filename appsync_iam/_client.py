@@ -415,7 +415,9 @@ class AppSyncClient:
         operation = Operation.from_document(document, query)
         cache = self._operations
         if len(cache) >= _OPERATION_CACHE_SIZE:
-            del cache[next(iter(cache))]  # oldest first
+            # Oldest first; execute() may race the background loop here.
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                del cache[next(iter(cache))]
         cache[query] = operation
         return operation
 

@@ -629,7 +629,7 @@ class AppSyncIAMTransport(AIOHTTPTransport):
             failed.__cause__ = exc
             raise _Retryable(failed, classify(failed), None) from None
         self.response_headers = headers
-        if status == 200:
+        if 200 <= status < 300:
             try:
                 result = json.loads(raw)
             except ValueError:

@@ -19,6 +19,7 @@ from appsync_iam import (
     AuthorizationError,
     CallableCredentials,
     ConfigurationError,
+    CredentialsError,
     FrozenCredentials,
     GraphQLResponseError,
     HTTPStatusError,
@@ -311,6 +312,17 @@ class TestErrors:
                 await client.execute_async(POST, {"room": "r", "content": "c"})
         assert isinstance(info.value, TimeoutError)
         assert info.value.sent is True
+
+    async def test_credentials_failure(self, emulator: AppSyncEmulator) -> None:
+        """A failing credential source raises CredentialsError; nothing is sent."""
+
+        async def broken() -> FrozenCredentials:
+            raise OSError("instance metadata unreachable")
+
+        async with AppSyncClient(emulator.url, credentials=broken) as client:
+            with pytest.raises(CredentialsError, match="unreachable"):
+                await client.execute_async(GET_ROOM, {"id": "a"})
+        assert emulator.executed == []
 
     async def test_syntax_error_sends_nothing(
         self, client: AppSyncClient, emulator: AppSyncEmulator

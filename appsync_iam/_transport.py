@@ -411,7 +411,13 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         """The headers of one signed POST of ``body`` to the GraphQL URL (pure)."""
         base = self._base_headers if not headers else {**self._base_headers, **headers}
         return self.signer.sign(
-            "POST", self.url, base, body, credentials, now=self.now()
+            "POST",
+            self.url,
+            base,
+            body,
+            credentials,
+            now=self.now(),
+            include_content_sha256=False,
         )
 
     # --- lifecycle ------------------------------------------------------------------
@@ -570,8 +576,16 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         attempt, refreshed, skewed, started = 1, False, False, time.monotonic()
         while True:
             credentials = await self.credentials.get_frozen()
+            # No x-amz-content-sha256: AppSync does not need it, and neither
+            # botocore nor amplify sends it (protocol doc §1.3).
             signed = self.signer.sign(
-                "POST", self.url, base, body, credentials, now=self.now()
+                "POST",
+                self.url,
+                base,
+                body,
+                credentials,
+                now=self.now(),
+                include_content_sha256=False,
             )
             try:
                 return await self._attempt(session, body, signed, extra)

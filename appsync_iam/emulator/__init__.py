@@ -19,6 +19,32 @@ Example::
         ...
         assert len(emulator.executed) == 3
 
+How ``POST /graphql`` answers (protocol doc §1.4; status, ``errorType``):
+
+- no ``Authorization``: 401 ``UnauthorizedException``; a malformed one, a
+  missing or unparseable ``x-amz-date``, ``SignedHeaders`` without ``host``
+  or ``x-amz-date``, or a signed header that was not sent: 403
+  ``IncompleteSignatureException``;
+- unknown key id, or a session token missing, different or unexpected:
+  403 ``UnrecognizedClientException``; a token past its expiry: 403
+  ``ExpiredTokenException``;
+- wrong signature, credential scope (date, region, service) or a clock more
+  than 5 minutes off: 403 ``InvalidSignatureException`` (a bad signature
+  echoes the expected canonical request, session token redacted);
+- an empty body or one that is not a GraphQL request: 400
+  ``MalformedHttpRequestException``; several operations without
+  ``operationName``: 400 ``BadRequestException``; GraphQL errors: 200.
+
+Assumptions where AppSync's behaviour is not documented (protocol doc §7):
+a present ``x-amz-content-sha256`` that is not the body's SHA-256 (or is
+``UNSIGNED-PAYLOAD``) gets 400 ``XAmzContentSHA256Mismatch``, as S3 answers
+(open question 5); a session token must be among the signed headers; skew is
+403 ``InvalidSignatureException`` (open question 2: AppSync has also been
+seen answering 400 ``BadRequestException``); the throttling fault answers 429
+``TooManyRequestsException`` (open question 1, settable through
+``Faults.throttle_error_type``). Responses carry a ``Date`` header from the
+emulator's clock (``clock_offset`` included), so clients can correct skew.
+
 From sync code: ``with AppSyncEmulator(schema).run_in_thread() as emulator:``.
 In pytest: ``pytest_plugins = ["appsync_iam.emulator.pytest_plugin"]`` gives
 the ``appsync_emulator`` fixture. From a shell:

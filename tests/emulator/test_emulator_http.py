@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
@@ -595,3 +596,29 @@ class TestLifecycle:
             assert (await send(emulator, session, region="eu-central-1")).status == 200
             answer = await send(emulator, session)
             assert_rejected(answer, 403, "InvalidSignatureException")
+
+
+class TestNoSecretsLogged:
+    async def test_debug_logs_hold_no_secret(
+        self,
+        emulator: AppSyncEmulator,
+        session: Session,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """At DEBUG, accepted and rejected requests log no secret key, token or
+        signature."""
+        caplog.set_level(logging.DEBUG, logger="appsync_iam")
+        creds = emulator.add_principal(TEMP_KEY, TEMP_SECRET, TEMP_TOKEN)
+        signatures = []
+        for credentials in (
+            creds,
+            FrozenCredentials(TEMP_KEY, "not-the-secret", TEMP_TOKEN),
+            FrozenCredentials(TEMP_KEY, TEMP_SECRET, "AnotherSessionTokenEXAMPLE"),
+        ):
+            headers = sign(emulator.url, HELLO, credentials)
+            signatures.append(headers["Authorization"].rpartition("=")[2])
+            await post(session, emulator.url, HELLO, headers)
+        assert "Rejected POST /graphql: 403 InvalidSignatureException" in caplog.text
+        for secret in (TEMP_SECRET, TEMP_TOKEN, "AnotherSessionToken", *signatures):
+            assert secret not in caplog.text
+        assert repr(emulator).count("EXAMPLEKEY") == 0

@@ -14,12 +14,10 @@ import argparse
 import asyncio
 import importlib
 import json
-import logging
 import os
 import sys
 import time
-import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
@@ -27,7 +25,6 @@ from typing import IO, TYPE_CHECKING, Any, Final
 from ._errors import (
     AppSyncError,
     ConfigurationError,
-    CredentialsError,
     GraphQLResponseError,
     HTTPStatusError,
     redact,
@@ -37,15 +34,11 @@ if TYPE_CHECKING:
     from ._batch import BatchResult
     from ._client import AppSyncClient
 
-__all__ = ["UsageError", "add_client_commands", "run_command"]
+__all__ = ["UsageError", "add_client_commands", "describe", "error", "note"]
 
 PROG: Final = "appsync-iam"
 EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_INTERRUPTED: Final = 130
-
-Handler = Callable[[argparse.Namespace], Awaitable[int]]
 
 
 class UsageError(Exception):
@@ -87,6 +80,8 @@ def _common_options() -> argparse.ArgumentParser:
     group.add_argument(
         "--debug",
         action="store_true",
+        # SUPPRESS: `appsync-iam --debug query ...` must not be reset to False.
+        default=argparse.SUPPRESS,
         help="log requests (redacted) and show tracebacks",
     )
     return common
@@ -269,33 +264,7 @@ def _positive_float(text: str) -> float:
     return value
 
 
-# --- running a command: errors, exit codes ------------------------------------------
-
-
-async def run_command(args: argparse.Namespace, handler: Handler) -> int:
-    """Run ``handler(args)``; turn every error into one stderr line and a code."""
-    debug = bool(getattr(args, "debug", False))
-    if debug:
-        _log_to_stderr()
-    try:
-        return await handler(args)
-    except (UsageError, ConfigurationError, CredentialsError) as exc:
-        return _fail(exc, EXIT_USAGE, debug)
-    except GraphQLResponseError as exc:
-        return _fail(exc, EXIT_FAILURE, debug, _graphql_message(exc))
-    except AppSyncError as exc:
-        return _fail(exc, EXIT_FAILURE, debug)
-    except OSError as exc:
-        return _fail(exc, EXIT_FAILURE, debug, _os_message(exc))
-
-
-def _fail(
-    exc: BaseException, code: int, debug: bool, message: str | None = None
-) -> int:
-    if debug:
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    error(message if message is not None else describe(exc))
-    return code
+# --- output and errors ------------------------------------------------------------
 
 
 def error(message: str) -> None:
@@ -316,7 +285,7 @@ def one_line(text: str) -> str:
 def describe(exc: BaseException) -> str:
     """A short, secret-free description of an error for humans."""
     if isinstance(exc, GraphQLResponseError):
-        return _graphql_message(exc)
+        return graphql_message(exc)
     if isinstance(exc, (HTTPStatusError, AppSyncError, UsageError)):
         return str(exc) or type(exc).__name__
     if isinstance(exc, OSError):
@@ -324,7 +293,8 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _graphql_message(exc: GraphQLResponseError) -> str:
+def graphql_message(exc: GraphQLResponseError) -> str:
+    """The messages of a GraphQL error answer (at most three), on one line."""
     parts = []
     for item in exc.errors[:3]:
         text = str(item.get("message", "GraphQL error"))
@@ -342,16 +312,6 @@ def _os_message(exc: OSError) -> str:
     if exc.filename is not None:
         return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
     return str(exc) or type(exc).__name__
-
-
-def _log_to_stderr() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-    logger = logging.getLogger("appsync_iam")
-    if not any(getattr(h, "_appsync_cli", False) for h in logger.handlers):
-        handler._appsync_cli = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
 
 
 # --- inputs: URL, region, query, variables --------------------------------------

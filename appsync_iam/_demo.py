@@ -18,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from ._errors import AppSyncError, AuthorizationError, redact
+from ._realtime import ConnectionEvent, ConnectionState
 
 if TYPE_CHECKING:
     from ._client import AppSyncClient
@@ -110,11 +110,6 @@ async def _steps(say: _Printer, emulator: AppSyncEmulator) -> None:
         emulator.url, region=emulator.region, credentials=emulator.credentials
     ) as client:
         await _step_query(say, client, emulator)
-        if not hasattr(client, "subscribe"):  # until subscriptions land
-            await _step_mutation(say, client, emulator)
-            say.step(3, "A subscription: not in this build yet (skipped)")
-            await _step_tampered(say, emulator)
-            return
         subscription = _Subscription(client)
         await subscription.start()
         try:
@@ -174,11 +169,9 @@ class _Subscription:
         self.states: list[str] = []
         self.task: asyncio.Task[None] | None = None
 
-    def on_state(self, event: Any) -> None:
-        state = getattr(event, "state", event)
-        name = str(getattr(state, "name", state))
-        self.states.append(name)
-        if name == "CONNECTED":
+    def on_state(self, event: ConnectionEvent) -> None:
+        self.states.append(event.state.value)
+        if event.state is ConnectionState.CONNECTED:
             self.ready.set()
 
     async def start(self) -> None:
@@ -195,8 +188,9 @@ class _Subscription:
             raise DemoFailed("the subscription was not acknowledged in time")
 
     async def _consume(self) -> None:
-        subscribe: Callable[..., Any] = getattr(self.client, "subscribe")  # noqa: B009
-        events = subscribe(SUBSCRIPTION, {"roomId": ROOM}, on_state=self.on_state)
+        events = self.client.subscribe(
+            SUBSCRIPTION, {"roomId": ROOM}, on_state=self.on_state
+        )
         try:
             async for data in events:
                 await self.events.put(data)

@@ -2,12 +2,17 @@
 
 Each subcommand registers a parser and sets ``command_handler`` (an async
 function ``(args) -> exit code``); :func:`main` dispatches to it and turns
-errors into one line on stderr (no traceback unless ``--debug``).
+errors into one line on stderr (no traceback unless ``--debug``). The client
+commands live in :mod:`._cli_commands`, the demo in :mod:`._demo`.
 
 ::
 
+    appsync-iam query 'query { listRooms { items { id } } }' --url $URL
+    appsync-iam subscribe -f on_message.graphql -V roomId=r1 --count 10
+    appsync-iam batch -f post.graphql -i rows.jsonl --concurrency 64
+    appsync-iam schema -o schema.graphql
     appsync-iam emulator --schema chat            # a local AppSync, IAM verified
-    python -m appsync_iam emulator --schema ./schema.graphql --port 4000
+    appsync-iam demo                              # the four-step tour
 
 Exit codes: 0 success, 1 failure at run time, 2 usage or configuration
 error, 130 interrupted.
@@ -25,7 +30,14 @@ import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Final
 
-from ._errors import redact
+from ._cli_commands import UsageError, add_client_commands, graphql_message
+from ._errors import (
+    AppSyncError,
+    ConfigurationError,
+    CredentialsError,
+    GraphQLResponseError,
+    redact,
+)
 
 __all__ = ["get_parser", "main", "run"]
 
@@ -71,8 +83,26 @@ def get_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", title="commands", required=True
     )
+    add_client_commands(subparsers)
     add_emulator_command(subparsers)
+    add_demo_command(subparsers)
     return parser
+
+
+def add_demo_command(subparsers: Any) -> None:
+    """Add ``demo`` to ``subparsers``."""
+    demo = subparsers.add_parser(
+        "demo",
+        help="a four-step tour against an embedded emulator (no AWS needed)",
+        description=(
+            "Start the emulator on 127.0.0.1 with the chat sample schema and "
+            "show, step by step: a signed query, a mutation, a subscription "
+            "receiving that mutation's event, and tampered requests rejected "
+            "with AppSync's error. Uses the emulator's public test key, never "
+            "your AWS credentials."
+        ),
+    )
+    demo.set_defaults(command_handler=run_demo)
 
 
 def add_emulator_command(subparsers: Any) -> None:
@@ -149,6 +179,12 @@ async def main(args: argparse.Namespace) -> int:
         return await handler(args)
     except CommandError as exc:
         return _fail(exc, exc.code, debug)
+    except (UsageError, ConfigurationError, CredentialsError) as exc:
+        return _fail(exc, EXIT_USAGE, debug)
+    except GraphQLResponseError as exc:
+        return _fail(exc, EXIT_FAILURE, debug, graphql_message(exc))
+    except AppSyncError as exc:
+        return _fail(exc, EXIT_FAILURE, debug)
     except OSError as exc:
         return _fail(exc, EXIT_FAILURE, debug)
 
@@ -163,10 +199,12 @@ def run(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
-def _fail(exc: BaseException, code: int, debug: bool) -> int:
+def _fail(exc: BaseException, code: int, debug: bool, text: str | None = None) -> int:
     if debug:
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    message = " ".join(redact(str(exc) or type(exc).__name__).split())
+    if text is None:
+        text = str(exc) or type(exc).__name__
+    message = " ".join(redact(text).split())
     print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
     return code
 
@@ -235,6 +273,7 @@ def _print_banner(emulator: Any, schema: str) -> None:
         "Test credentials (AWS's public example keys, accepted only here):",
         f"export APPSYNC_URL={emulator.url}",
         f"export AWS_REGION={emulator.region}",
+        f"export APPSYNC_REGION={emulator.region}",
         f"export AWS_ACCESS_KEY_ID={creds.access_key}",
         f"export AWS_SECRET_ACCESS_KEY={creds.secret_key}",
         "unset AWS_SESSION_TOKEN AWS_PROFILE",
@@ -260,3 +299,15 @@ def _signal_handlers(callback: Callable[[], None]) -> Iterator[None]:
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
+
+
+# -- demo ------------------------------------------------------------------------
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    """``appsync-iam demo``: the four steps on stdout; 0 when all passed."""
+    from ._demo import run_demo as demo
+
+    if not args.debug:  # the rejections of step 4 are expected: don't log them
+        logging.getLogger("appsync_iam.emulator").setLevel(logging.WARNING)
+    return await demo()

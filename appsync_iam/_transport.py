@@ -339,7 +339,8 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         clock: epoch seconds; the seam tests substitute.
         headers: extra headers sent (and signed) with every request.
         max_connections: the connection pool's size.
-        client_session_args: extra ``aiohttp.ClientSession`` arguments.
+        client_session_args: extra ``aiohttp.ClientSession`` arguments (the
+            session has no cookie jar unless one is passed here).
 
     .. versionadded:: 0.1.0
     """
@@ -433,6 +434,8 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         args: dict[str, Any] = {
             "connector": aiohttp.TCPConnector(limit=self.max_connections),
             "timeout": aiohttp.ClientTimeout(total=self.request_timeout),
+            # AppSync sets no cookies; skip the jar's work on every request.
+            "cookie_jar": aiohttp.DummyCookieJar(),
         }
         if self.client_session_args:
             args.update(self.client_session_args)

@@ -51,7 +51,7 @@ QUERY = "query GetRoom($id: ID!) { getRoom(id: $id) { id name topic } }"
 VARIABLES = {"id": "room-1"}
 CONCURRENCY = 64
 REQUESTS = 3000  # per row per round
-ROUNDS = 9
+ROUNDS = 11
 CEILING = "raw aiohttp, unsigned (ceiling)"
 STOCK = "gql Client + stock AIOHTTPTransport(auth=IAM)"
 

@@ -29,10 +29,12 @@ from ._errors import (
     HTTPStatusError,
     redact,
 )
+from ._realtime import ConnectionState
 
 if TYPE_CHECKING:
     from ._batch import BatchResult
     from ._client import AppSyncClient
+    from ._realtime import ConnectionEvent
 
 __all__ = ["UsageError", "add_client_commands", "describe", "error", "note"]
 
@@ -488,14 +490,8 @@ async def run_subscribe(args: argparse.Namespace) -> int:
     reporter = _GapReporter()
     received = 0
     async with make_client(args, realtime_url=args.realtime_url) as client:
-        subscribe: Any = getattr(client, "subscribe", None)
-        if subscribe is None:  # pragma: no cover - until subscriptions land
-            raise UsageError("this build of appsync_iam has no subscriptions yet")
-        events = subscribe(
-            query,
-            variables,
-            operation_name=args.operation_name,
-            on_state=reporter,
+        events = client.subscribe(
+            query, variables, operation_name=args.operation_name, on_state=reporter
         )
         try:
             async for data in events:
@@ -505,9 +501,7 @@ async def run_subscribe(args: argparse.Namespace) -> int:
                 if args.count is not None and received >= args.count:
                     break
         finally:
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await events.aclose()  # sends AppSync a "stop"
     return EXIT_OK
 
 
@@ -518,11 +512,8 @@ class _GapReporter:
     lost_at: float | None = None
     connected_once: bool = False
 
-    def __call__(self, event: Any) -> None:
-        state = _state_name(getattr(event, "state", event))
-        reason = getattr(event, "reason", None)
-        attempt = getattr(event, "attempt", None)
-        if state == "CONNECTED":
+    def __call__(self, event: ConnectionEvent) -> None:
+        if event.state is ConnectionState.CONNECTED:
             if self.lost_at is not None:
                 gap = time.monotonic() - self.lost_at
                 note(
@@ -531,18 +522,13 @@ class _GapReporter:
                 )
                 self.lost_at = None
             elif not self.connected_once:
-                note("connected; waiting for events (Ctrl-C to stop)")
+                note("subscribed; waiting for events (Ctrl-C to stop)")
             self.connected_once = True
-        elif state == "RECONNECTING":
+        elif event.state is ConnectionState.RECONNECTING:
             if self.lost_at is None:
                 self.lost_at = time.monotonic()
-            why = f": {reason}" if reason else ""
-            note(f"connection lost{why}; reconnecting (attempt {attempt})")
-
-
-def _state_name(state: Any) -> str:
-    name = getattr(state, "name", None)
-    return str(name if name is not None else state).upper()
+            why = f": {event.reason}" if event.reason else ""
+            note(f"connection lost{why}; reconnecting (attempt {event.attempt})")
 
 
 # --- batch ------------------------------------------------------------------------

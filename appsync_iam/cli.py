@@ -209,17 +209,29 @@ def _fail(exc: BaseException, code: int, debug: bool, text: str | None = None) -
     return code
 
 
+class _StderrHandler(logging.Handler):
+    """Writes to ``sys.stderr`` as it is at each record: :func:`main` may run
+    several times in one process (tests swap stderr between runs)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
+
+
 def _configure_logging(debug: bool) -> None:
-    """Log appsync_iam records to stderr: the emulator's at INFO (rejections
-    show up), everything at DEBUG with --debug. Records never hold secrets."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    """Log appsync_iam records to stderr: warnings, everything with --debug
+    (the emulator command adds its own INFO lines). Records never hold
+    secrets."""
     logger = logging.getLogger("appsync_iam")
-    if not logger.handlers:
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if debug else logging.WARNING)
-    if not debug:
-        logging.getLogger("appsync_iam.emulator").setLevel(logging.INFO)
+    logging.getLogger("appsync_iam.emulator").setLevel(logging.NOTSET)
 
 
 # -- emulator --------------------------------------------------------------------
@@ -229,6 +241,8 @@ async def run_emulator(args: argparse.Namespace) -> int:
     """``appsync-iam emulator``: serve until Ctrl-C (or SIGTERM), then exit 0."""
     from .emulator import AppSyncEmulator
 
+    if not args.debug:  # rejections and faults show up as they happen
+        logging.getLogger("appsync_iam.emulator").setLevel(logging.INFO)
     try:
         emulator = AppSyncEmulator(
             args.schema,
@@ -308,6 +322,4 @@ async def run_demo(args: argparse.Namespace) -> int:
     """``appsync-iam demo``: the four steps on stdout; 0 when all passed."""
     from ._demo import run_demo as demo
 
-    if not args.debug:  # the rejections of step 4 are expected: don't log them
-        logging.getLogger("appsync_iam.emulator").setLevel(logging.WARNING)
     return await demo()

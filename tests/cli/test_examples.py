@@ -5,17 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
-from appsync_iam import AppSyncClient
 from appsync_iam.emulator import AppSyncEmulator
 
 from .cli_helpers import EXAMPLES, clean_env, emulator_env, run_python
-
-needs_subscriptions = pytest.mark.skipif(
-    not hasattr(AppSyncClient, "subscribe"),
-    reason="AppSyncClient.subscribe has not landed yet",
-)
 
 
 def posted(emulator: AppSyncEmulator) -> list[str]:
@@ -78,7 +70,6 @@ class TestExamples:
         assert "0 ok, 2 failed" in again.stdout
         assert (tmp_path / "failed.failed.jsonl").read_text().splitlines() == failed
 
-    @needs_subscriptions
     async def test_subscribe(
         self, appsync_emulator: AppSyncEmulator, tmp_path: Path
     ) -> None:

@@ -173,7 +173,11 @@ def _positive_float(text: str) -> float:
 async def main(args: argparse.Namespace) -> int:
     """Run the subcommand ``args`` was parsed for; return the exit code."""
     debug = bool(getattr(args, "debug", False))
-    _configure_logging(debug)
+    with _logging_to_stderr(debug):
+        return await _dispatch(args, debug)
+
+
+async def _dispatch(args: argparse.Namespace, debug: bool) -> int:
     handler: Handler = args.command_handler
     try:
         return await handler(args)
@@ -221,17 +225,26 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
-def _configure_logging(debug: bool) -> None:
-    """Log appsync_iam records to stderr: warnings, everything with --debug
-    (the emulator command adds its own INFO lines). Records never hold
-    secrets."""
+@contextlib.contextmanager
+def _logging_to_stderr(debug: bool) -> Iterator[None]:
+    """Log appsync_iam records to stderr while a command runs: warnings, or
+    everything with --debug (the emulator command adds its own INFO lines).
+    Records never hold secrets. The previous configuration is restored, so
+    :func:`main` leaves no trace in a process that calls it (tests)."""
     logger = logging.getLogger("appsync_iam")
-    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
+    emulator_logger = logging.getLogger("appsync_iam.emulator")
+    saved = logger.level, emulator_logger.level
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if debug else logging.WARNING)
-    logging.getLogger("appsync_iam.emulator").setLevel(logging.NOTSET)
+    emulator_logger.setLevel(logging.NOTSET)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        emulator_logger.setLevel(saved[1])
 
 
 # -- emulator --------------------------------------------------------------------

@@ -588,9 +588,12 @@ class _BatchInput:
 
 async def run_batch(args: argparse.Namespace) -> int:
     """``appsync-iam batch``: JSON lines in, JSON lines out, failures kept."""
+    if args.file == "-" and args.input == "-":
+        raise UsageError("-f - and the input both want stdin; pass -i FILE")
     query = read_query(args, stdin=False)
     source_name = args.input
     failures_path = _failures_path(args.failures, source_name)
+    _refuse_overwriting_input(source_name, failures_path, args.output)
     total = _count_lines(source_name)
     async with make_client(args) as client:
         stream = _open_input(source_name)
@@ -710,6 +713,18 @@ def _failures_path(explicit: str | None, source: str) -> Path:
         return Path("batch.failed.jsonl")
     path = Path(source)
     return path.with_name(f"{path.stem}.failed.jsonl")
+
+
+def _refuse_overwriting_input(source: str, failures: Path, output: str) -> None:
+    """Writing results or failures into the file being read would lose it."""
+    if source == "-":
+        return
+    read = Path(source).resolve()
+    for option, target in (("--failures", failures), ("-o", Path(output))):
+        if output == "-" and option == "-o":
+            continue
+        if target.resolve() == read:
+            raise UsageError(f"{option} {target} is the input file; pick another")
 
 
 def _count_lines(source: str) -> int | None:

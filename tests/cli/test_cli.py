@@ -444,6 +444,30 @@ class TestBatch:
         assert "1 ok, 0 failed" in err
         assert not (tmp_path / "rows.failed.jsonl").exists()
 
+    @pytest.mark.parametrize(
+        "extra",
+        [["--failures", "rows.jsonl"], ["-o", "rows.jsonl"], ["-f", "-", "-i", "-"]],
+    )
+    async def test_refuses_to_overwrite_its_input(
+        self,
+        emulator_env: AppSyncEmulator,
+        capsys: pytest.CaptureFixture[str],
+        tmp_path: Path,
+        extra: list[str],
+    ) -> None:
+        """Failures or results aimed at the input file, or two stdins, exit 2."""
+        rows = tmp_path / "rows.jsonl"
+        rows.write_text('{"roomId": "r"}\n')
+        argv = (
+            ["batch", *extra]
+            if "-f" in extra
+            else ["batch", POST, "-i", "rows.jsonl", *extra]
+        )
+        assert await cli(*argv) == 2
+        one_error_line(capsys.readouterr().err)
+        assert rows.read_text() == '{"roomId": "r"}\n'
+        assert emulator_env.executed == []
+
     async def test_batch_query_syntax_error_exits_2(
         self,
         emulator_env: AppSyncEmulator,

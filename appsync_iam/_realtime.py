@@ -643,6 +643,12 @@ class _Connection:
 
     async def _start(self, sub: _Subscription) -> None:
         """``start`` signed now over the exact data string; retry what is retryable."""
+        try:
+            await self._start_until_settled(sub)
+        except (CredentialsError, ValueError) as exc:  # e.g. unusable credentials
+            self._end(sub, SubscriptionError(f"cannot sign the subscription: {exc}"))
+
+    async def _start_until_settled(self, sub: _Subscription) -> None:
         throttled = timeouts = 0
         refreshed = False
         while sub.conn is self and self.ws is not None:
@@ -677,12 +683,7 @@ class _Connection:
 
     async def _start_once(self, sub: _Subscription) -> Error | StartAck | None:
         transport = self.client._transport
-        try:
-            credentials = await transport.credentials.get_frozen()
-        except CredentialsError as exc:
-            return Error(
-                None, ({"errorType": "CredentialsError", "message": str(exc)},)
-            )
+        credentials = await transport.credentials.get_frozen()
         # Protocol doc §2.3: a start signs POST <graphql_url> with the exact
         # data string as its body, freshly dated.
         authorization = transport.signer.sign(
@@ -977,8 +978,10 @@ class RealtimeClient:
         try:
             log.info("Real-time: refreshing credentials after an auth rejection")
             await self._transport.credentials.refresh()
-        except CredentialsError as exc:
-            log.warning("Real-time: credential refresh failed: %s", exc)
+        except Exception as exc:  # the next attempt tells whether it mattered
+            log.warning(
+                "Real-time: credential refresh failed: %s", redact(str(exc))[:200]
+            )
         finally:
             self._refreshing.set_result(None)
             self._refreshing = None

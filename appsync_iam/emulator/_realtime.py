@@ -257,6 +257,10 @@ class _Connection:
             )
             return
         self.server.stats["starts"] += 1
+        if self.server.start_delay > 0:
+            # A slow subscription resolver: nothing else on this socket is
+            # processed meanwhile.
+            await asyncio.sleep(self.server.start_delay)
         if self.server.throttle_starts > 0:
             # AppSync throttles a start connection-wide: an error without id,
             # errors as an object, the socket stays open (protocol doc §2.4).
@@ -450,6 +454,8 @@ class RealtimeServer:
         #: connection-level ``LimitExceededError`` (counted in
         #: ``faults.injected["throttle_start"]``).
         self.throttle_starts = 0
+        #: Seconds to wait before answering each ``start`` (a slow resolver).
+        self.start_delay = 0.0
 
     @property
     def open_connections(self) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from appsync_iam import FrozenCredentials, SubscriptionError
+from appsync_iam import CredentialsError, FrozenCredentials, SubscriptionError
 from appsync_iam._credentials import CallableCredentials
 from appsync_iam._realtime import (
     ConnectionEvent,
@@ -77,8 +77,11 @@ class MutableCredentials:
         self.current = current
         self.after_refresh: FrozenCredentials | None = None
         self.refreshes = 0
+        self.broken = False
 
     async def get_frozen(self) -> FrozenCredentials:
+        if self.broken:
+            raise CredentialsError("no credentials for this test")
         return self.current
 
     async def refresh(self) -> FrozenCredentials:
@@ -608,6 +611,34 @@ class TestErrors:
         assert consumer.error.error_type == "BadRequestException"
         assert source.refreshes == 2
         assert emulator._realtime.stats["connection_errors"] == 3
+
+    async def test_start_ack_timeout(self, emulator: AppSyncEmulator) -> None:
+        """No start_ack in time: stop, retry, then SubscriptionError."""
+        emulator._realtime.start_delay = 0.3
+        async with realtime(
+            emulator, start_ack_timeout=0.1, max_start_attempts=2
+        ) as client:
+            consumer = Consumer(client.subscribe(ON_MESSAGE))
+            await eventually(lambda: consumer.error is not None)
+        assert isinstance(consumer.error, SubscriptionError)
+        assert "did not acknowledge" in str(consumer.error)
+        assert not consumer.error.connection_lost
+        await eventually(lambda: emulator._realtime.stats["stops"] >= 1)
+
+    async def test_unusable_credentials_at_start(
+        self, emulator: AppSyncEmulator
+    ) -> None:
+        """Credentials that cannot be had for a start end just that subscription."""
+        source = MutableCredentials(emulator.credentials)
+        async with realtime(emulator, source) as client:
+            good = Consumer(client.subscribe(ON_MESSAGE))
+            await eventually(live(emulator, 1))
+            source.broken = True
+            bad = Consumer(client.subscribe(ON_MESSAGE))
+            await eventually(lambda: bad.error is not None)
+            assert "cannot sign" in str(bad.error)
+            assert good.error is None
+            await good.stop()
 
     async def test_max_attempts(self, emulator: AppSyncEmulator) -> None:
         """With max_attempts, an unreachable server ends the subscription."""

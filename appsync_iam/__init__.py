@@ -30,7 +30,12 @@ from ._errors import (
     ThrottlingError,
     TransportError,
 )
-from ._realtime import ConnectionEvent, ConnectionState, RealtimeClient
+from ._realtime import (
+    ConnectionEvent,
+    ConnectionState,
+    RealtimeClient,
+    RealtimeOptions,
+)
 from ._retry import RetryPolicy
 from ._signer import SigV4Signer
 from ._transport import AppSyncIAMTransport
@@ -58,6 +63,7 @@ __all__ = [
     "HTTPStatusError",
     "ProtocolError",
     "RealtimeClient",
+    "RealtimeOptions",
     "RequestTimeout",
     "RetryPolicy",
     "SigV4Signer",

@@ -28,7 +28,7 @@ from graphql import DocumentNode, GraphQLSyntaxError, parse
 from ._batch import BatchRun, Variables
 from ._endpoint import AppSyncEndpoint
 from ._errors import ConfigurationError
-from ._realtime import StateCallback
+from ._realtime import RealtimeOptions, StateCallback
 from ._retry import RetryPolicy
 from ._transport import (
     AppSyncIAMTransport,
@@ -166,6 +166,7 @@ class AppSyncClient:
         max_connections: int = 100,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        realtime_options: RealtimeOptions | None = None,
     ) -> None:
         self._template = AppSyncIAMTransport(
             url,
@@ -178,6 +179,7 @@ class AppSyncClient:
             retry=retry,
             clock=clock,
             max_connections=max_connections,
+            realtime_options=realtime_options,
         )
         self._loops: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, _LoopState

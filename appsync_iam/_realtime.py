@@ -27,7 +27,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol, TypedDict
 
 import aiohttp
 from yarl import URL
@@ -61,6 +61,7 @@ __all__ = [
     "ConnectionEvent",
     "ConnectionState",
     "RealtimeClient",
+    "RealtimeOptions",
     "RealtimeTransport",
     "StateCallback",
 ]
@@ -148,6 +149,43 @@ class _Signer(Protocol):
         now: float | None = ...,
         include_content_sha256: bool = ...,
     ) -> dict[str, str]: ...
+
+
+class RealtimeOptions(TypedDict, total=False):
+    """Keyword arguments of :class:`RealtimeClient`, for the transport and client.
+
+    ``AppSyncClient(url, realtime_options={"backoff_base": 0.2, "linger": 0})``
+    passes them to the real-time client it creates; omitted keys keep
+    :class:`RealtimeClient`'s defaults.
+
+    .. versionadded:: 0.1.0
+    """
+
+    connect_timeout: float
+    ack_timeout: float
+    start_ack_timeout: float
+    linger: float
+    backoff_base: float
+    backoff_cap: float
+    max_attempts: int | None
+    max_start_attempts: int
+    max_subscriptions_per_connection: int
+
+
+def check_realtime_options(options: Mapping[str, Any] | None) -> RealtimeOptions:
+    """A copy of ``options`` with every key checked against :class:`RealtimeOptions`."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(RealtimeOptions.__annotations__))
+    if unknown:
+        from ._errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"unknown realtime_options {unknown}; accepted: "
+            f"{sorted(RealtimeOptions.__annotations__)}"
+        )
+    checked: RealtimeOptions = {}
+    checked.update(options)  # type: ignore[typeddict-item]
+    return checked
 
 
 class RealtimeTransport(Protocol):
@@ -956,7 +994,7 @@ class RealtimeClient:
         The offset goes to the transport (when it learns offsets, as
         ``AppSyncIAMTransport`` does), so HTTP requests benefit too.
         """
-        learn = getattr(self._transport, "_learn_offset", None)
+        learn = getattr(self._transport, "learn_clock_offset", None)
         if learn is None:
             return False
         for error in errors:

@@ -40,7 +40,12 @@ from ._errors import (
     excerpt,
     redact,
 )
-from ._realtime import RealtimeClient, StateCallback
+from ._realtime import (
+    RealtimeClient,
+    RealtimeOptions,
+    StateCallback,
+    check_realtime_options,
+)
 from ._retry import (
     Action,
     Attempt,
@@ -341,6 +346,8 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         max_connections: the connection pool's size.
         client_session_args: extra ``aiohttp.ClientSession`` arguments (the
             session has no cookie jar unless one is passed here).
+        realtime_options: :class:`RealtimeOptions` for subscriptions
+            (timeouts, backoff, linger).
 
     .. versionadded:: 0.1.0
     """
@@ -360,6 +367,7 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         headers: Mapping[str, str] | None = None,
         max_connections: int = 100,
         client_session_args: dict[str, Any] | None = None,
+        realtime_options: RealtimeOptions | None = None,
     ) -> None:
         endpoint = AppSyncEndpoint.from_url(
             url, region=region, realtime_url=realtime_url
@@ -384,6 +392,7 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         self._base_headers.update(_lower(headers))
         self._refresh_lock: asyncio.Lock | None = None
         self._realtime: RealtimeClient | None = None
+        self._realtime_options = check_realtime_options(realtime_options)
 
     def __repr__(self) -> str:
         return (
@@ -464,7 +473,7 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         Closed with the transport; see :class:`RealtimeClient`.
         """
         if self._realtime is None:
-            self._realtime = RealtimeClient(self)
+            self._realtime = RealtimeClient(self, **self._realtime_options)
         return self._realtime
 
     async def close(self) -> None:
@@ -625,7 +634,7 @@ class AppSyncIAMTransport(AIOHTTPTransport):
                     await self._refresh_after_rejection(credentials)
                 else:
                     skewed = True
-                    self._learn_offset(decision.offset)
+                    self.learn_clock_offset(decision.offset)
 
     async def _attempt(
         self,
@@ -681,7 +690,12 @@ class AppSyncIAMTransport(AIOHTTPTransport):
                 )
                 await self.credentials.refresh()
 
-    def _learn_offset(self, offset: float) -> None:
+    def learn_clock_offset(self, offset: float) -> None:
+        """Sign with ``offset`` seconds added to the clock from now on.
+
+        Called when AppSync rejects a signature as expired or not yet current
+        (over HTTP, or on a real-time handshake); see :attr:`clock_offset`.
+        """
         if abs(offset - self._skew.offset) >= 1.0:
             logger.warning(
                 "Clock skew: AppSync's clock is %+.0f s from ours; signing with "

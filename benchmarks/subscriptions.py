@@ -75,7 +75,7 @@ async def _serve_async(pipe: Connection) -> None:
 
     loop = asyncio.get_running_loop()
     async with AppSyncEmulator("chat", ka_interval=60.0) as emulator:
-        realtime = emulator._realtime
+        realtime = emulator.realtime
         creds = emulator.credentials
         pipe.send((emulator.url, creds.access_key, creds.secret_key))
         while True:

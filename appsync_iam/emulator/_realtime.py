@@ -432,7 +432,7 @@ async def _close_handle(handle: Any) -> None:
 
 
 class RealtimeServer:
-    """Serves ``GET <graphql path>/realtime`` for one emulator (``emulator._realtime``).
+    """Serves ``GET <graphql path>/realtime`` for one emulator (``emulator.realtime``).
 
     ``stats`` counts what happened, for tests and benchmarks:
     ``"connections"`` (handshakes accepted), ``"connection_errors"``,

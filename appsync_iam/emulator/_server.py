@@ -173,6 +173,12 @@ class AppSyncEmulator:
         return f"ws://{self._url_host()}:{self.port}{GRAPHQL_PATH}/realtime"
 
     @property
+    def realtime(self) -> RealtimeServer:
+        """The real-time endpoint: its ``stats`` counters, ``open_connections``,
+        ``active_subscriptions``, ``broadcast()`` and ``drop_all()``."""
+        return self._realtime
+
+    @property
     def executed(self) -> list[ExecutedOperation]:
         """Every operation the engine ran: ``(operation_type, field, arguments,
         access_key)`` tuples, in order. Tests count mutations with it."""

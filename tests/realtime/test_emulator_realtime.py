@@ -95,7 +95,7 @@ class TestHandshake:
                 "payload": {"connectionTimeoutMs": 2000},
             }
             assert ws.protocol == "graphql-ws"
-        assert emulator._realtime.stats["connections"] == 1
+        assert emulator.realtime.stats["connections"] == 1
 
     async def test_header_subprotocol_is_never_echoed(
         self, emulator: AppSyncEmulator, session: aiohttp.ClientSession
@@ -176,8 +176,8 @@ class TestHandshake:
             assert text in error["message"]
             closing = await ws.receive(timeout=5)
             assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
-        assert emulator._realtime.stats["connection_errors"] == 1
-        assert emulator._realtime.stats["connections"] == 0
+        assert emulator.realtime.stats["connection_errors"] == 1
+        assert emulator.realtime.stats["connections"] == 0
 
     async def test_missing_auth(
         self, emulator: AppSyncEmulator, session: aiohttp.ClientSession
@@ -239,7 +239,7 @@ class TestKeepAlive:
             )
             await ws.send_json({"type": "connection_init"})
             assert (await receive_json(ws))["type"] == "connection_ack"
-        assert emulator._realtime.stats["starts"] == 0
+        assert emulator.realtime.stats["starts"] == 0
 
 
 class TestSubscriptions:
@@ -281,7 +281,7 @@ class TestSubscriptions:
             assert frame["type"] == "error"
             assert frame["id"] == "s1"
             assert frame["payload"]["errors"][0]["errorType"] == "BadRequestException"
-            assert emulator._realtime.active_subscriptions == 0
+            assert emulator.realtime.active_subscriptions == 0
 
     async def test_tampered_data_string(
         self, emulator: AppSyncEmulator, session: aiohttp.ClientSession
@@ -337,7 +337,7 @@ class TestSubscriptions:
             frame = await start(ws, emulator, "s1")
             assert frame["type"] == "error"
             assert frame["id"] == "s1"
-            assert emulator._realtime.active_subscriptions == 1
+            assert emulator.realtime.active_subscriptions == 1
 
     async def test_more_than_100_subscriptions(
         self, emulator: AppSyncEmulator, session: aiohttp.ClientSession
@@ -369,7 +369,7 @@ class TestSubscriptions:
             await publish("r1", "after stop")
             with pytest.raises(asyncio.TimeoutError):
                 await receive_json(ws, 0.2)
-        assert emulator._realtime.stats["stops"] == 1
+        assert emulator.realtime.stats["stops"] == 1
 
     async def test_unknown_message_type(
         self, emulator: AppSyncEmulator, session: aiohttp.ClientSession
@@ -393,7 +393,7 @@ class TestFaults:
         self, emulator: AppSyncEmulator, session: aiohttp.ClientSession
     ) -> None:
         """throttle_starts answers a connection-level LimitExceededError."""
-        emulator._realtime.throttle_starts = 1
+        emulator.realtime.throttle_starts = 1
         async with raw_socket(session, emulator) as ws:
             await receive_json(ws)
             frame = await start(ws, emulator, "s1")
@@ -422,13 +422,13 @@ class TestFaults:
                     break
             assert message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
         assert emulator.faults.injected["drop_ws"] == 1
-        await eventually(lambda: emulator._realtime.open_connections == 0)
+        await eventually(lambda: emulator.realtime.open_connections == 0)
 
     async def test_max_connection_age(
         self, emulator: AppSyncEmulator, session: aiohttp.ClientSession
     ) -> None:
         """max_connection_age closes cleanly with code 1000, as AppSync at 24 h."""
-        emulator._realtime.max_connection_age = 0.2
+        emulator.realtime.max_connection_age = 0.2
         async with raw_socket(session, emulator) as ws:
             await receive_json(ws)
             while True:

@@ -22,7 +22,7 @@ from .rt_helpers import ON_MESSAGE, POST_MESSAGE, eventually
 
 
 def live(emulator: AppSyncEmulator, n: int) -> Any:
-    return lambda: emulator._realtime.active_subscriptions == n
+    return lambda: emulator.realtime.active_subscriptions == n
 
 
 class TestGqlClient:
@@ -50,13 +50,13 @@ class TestGqlClient:
             await eventually(lambda: len(received) == 1)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            await eventually(lambda: emulator._realtime.stats["stops"] == 1)
+            await eventually(lambda: emulator.realtime.stats["stops"] == 1)
         assert received[0]["onMessagePosted"]["content"] == "via gql"
         assert [e.state for e in states][:2] == [
             ConnectionState.CONNECTING,
             ConnectionState.CONNECTED,
         ]
-        await eventually(lambda: emulator._realtime.open_connections == 0)
+        await eventually(lambda: emulator.realtime.open_connections == 0)
 
     async def test_gql_rejection(self, emulator: AppSyncEmulator) -> None:
         """A rejected subscription raises SubscriptionError through gql."""
@@ -86,7 +86,7 @@ class TestGqlClient:
             await transport.realtime.close()
             await task
         assert errors and isinstance(errors[0], SubscriptionError)
-        await eventually(lambda: emulator._realtime.open_connections == 0)
+        await eventually(lambda: emulator.realtime.open_connections == 0)
 
 
 class TestAppSyncClient:
@@ -108,7 +108,7 @@ class TestAppSyncClient:
             await eventually(live(emulator, 1))
             await client.execute_async(POST_MESSAGE, {"roomId": "f", "content": "hi"})
             await task
-            await eventually(lambda: emulator._realtime.stats["stops"] == 1)
+            await eventually(lambda: emulator.realtime.stats["stops"] == 1)
         assert received == [
             {"onMessagePosted": {"id": received[0]["onMessagePosted"]["id"],
                                  "roomId": "f", "content": "hi"}}
@@ -137,7 +137,7 @@ class TestAppSyncClient:
             with pytest.raises(ConfigurationError):
                 async for _ in client.subscribe(POST_MESSAGE):
                     pass
-        assert emulator._realtime.stats["connections"] == 0
+        assert emulator.realtime.stats["connections"] == 0
 
     async def test_close_ends_subscriptions(self, emulator: AppSyncEmulator) -> None:
         """Closing the client ends its subscriptions with SubscriptionError."""
@@ -148,4 +148,4 @@ class TestAppSyncClient:
         await client.close()
         with pytest.raises(SubscriptionError):
             await task
-        await eventually(lambda: emulator._realtime.open_connections == 0)
+        await eventually(lambda: emulator.realtime.open_connections == 0)

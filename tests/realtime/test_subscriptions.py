@@ -131,7 +131,7 @@ async def realtime(
 
 
 def live(emulator: AppSyncEmulator, n: int) -> Callable[[], bool]:
-    return lambda: emulator._realtime.active_subscriptions == n
+    return lambda: emulator.realtime.active_subscriptions == n
 
 
 class TestSubscribe:
@@ -180,7 +180,7 @@ class TestSubscribe:
             await eventually(live(emulator, 2))
             await publish("r1", "both")
             await eventually(lambda: a.contents() == b.contents() == ["both"])
-            assert emulator._realtime.stats["connections"] == 1
+            assert emulator.realtime.stats["connections"] == 1
             assert client.connection_count == 1
             await a.stop()
             await b.stop()
@@ -193,23 +193,23 @@ class TestSubscribe:
                 for n in range(101)
             ]
             await eventually(live(emulator, 101), timeout=20)
-            assert emulator._realtime.open_connections == 2
+            assert emulator.realtime.open_connections == 2
             assert client.connection_count == 2
-            assert emulator._realtime.stats["start_errors"] == 0
+            assert emulator.realtime.stats["start_errors"] == 0
             for consumer in consumers:
                 await consumer.stop()
-            await eventually(lambda: emulator._realtime.open_connections == 0)
+            await eventually(lambda: emulator.realtime.open_connections == 0)
 
     async def test_server_quota_lower_than_ours(
         self, emulator: AppSyncEmulator
     ) -> None:
         """MaxSubscriptionsReachedError moves the subscription to a new connection."""
-        emulator._realtime.max_subscriptions = 2
+        emulator.realtime.max_subscriptions = 2
         async with realtime(emulator) as client:
             consumers = [Consumer(client.subscribe(ON_MESSAGE)) for _ in range(3)]
             await eventually(live(emulator, 3))
-            assert emulator._realtime.open_connections == 2
-            assert emulator._realtime.stats["start_errors"] == 1
+            assert emulator.realtime.open_connections == 2
+            assert emulator.realtime.stats["start_errors"] == 1
             assert all(c.error is None for c in consumers)
             for consumer in consumers:
                 await consumer.stop()
@@ -222,9 +222,9 @@ class TestSubscribe:
             await first.stop()
             second = Consumer(client.subscribe(ON_MESSAGE))
             await eventually(live(emulator, 1))
-            assert emulator._realtime.stats["connections"] == 1
+            assert emulator.realtime.stats["connections"] == 1
             await second.stop()
-            await eventually(lambda: emulator._realtime.open_connections == 0)
+            await eventually(lambda: emulator.realtime.open_connections == 0)
             assert client.connection_count == 0
 
     async def test_data_with_errors_raises(self, emulator: AppSyncEmulator) -> None:
@@ -233,11 +233,11 @@ class TestSubscribe:
             consumer = Consumer(client.subscribe(ON_MESSAGE))
             await eventually(live(emulator, 1))
             payload = {"onMessagePosted": None}
-            sent = await emulator._realtime.broadcast(payload)
+            sent = await emulator.realtime.broadcast(payload)
             assert sent == 1
             await eventually(lambda: len(consumer.items) == 1)
             # An event with errors, injected straight onto the wire:
-            connection = next(iter(emulator._realtime._connections))
+            connection = next(iter(emulator.realtime._connections))
             (ident,) = connection.subscriptions
             await connection.send(
                 json.dumps(
@@ -349,7 +349,7 @@ class TestResilience:
             await eventually(live(emulator, 2))
             await publish("r1", "before")
             await eventually(lambda: a.contents() == ["before"])
-            assert emulator._realtime.drop_all() == 1
+            assert emulator.realtime.drop_all() == 1
             # Each is CONNECTED again once its new start is acknowledged.
             await eventually(lambda: states.count(ConnectionState.CONNECTED) == 2)
             await eventually(lambda: b_states.count(ConnectionState.CONNECTED) == 2)
@@ -357,7 +357,7 @@ class TestResilience:
             await publish("r2", "after r2")
             await eventually(lambda: a.contents() == ["before", "after"])
             await eventually(lambda: b.contents() == ["after r2"])
-            assert emulator._realtime.stats["connections"] == 2
+            assert emulator.realtime.stats["connections"] == 2
             await a.stop()
             await b.stop()
         gap = states.events[2]
@@ -405,9 +405,9 @@ class TestResilience:
             consumer = Consumer(client.subscribe(ON_MESSAGE, on_state=states))
             await eventually(live(emulator, 1))
             emulator.clock_offset = clock.offset = 600.0
-            emulator._realtime.drop_all()
+            emulator.realtime.drop_all()
             await eventually(lambda: states.count(ConnectionState.CONNECTED) == 2)
-            assert emulator._realtime.stats["connections"] == 2
+            assert emulator.realtime.stats["connections"] == 2
             # Published through the same transport, on the moved clock too.
             await transport.request(
                 POST_MESSAGE, {"roomId": "r", "content": "ten minutes later"}
@@ -428,7 +428,7 @@ class TestResilience:
             await client.close()
             assert transport.session is not None
             await transport.session.close()
-        assert emulator._realtime.stats["connection_errors"] == 1
+        assert emulator.realtime.stats["connection_errors"] == 1
 
     async def test_clock_skew_is_learned_from_the_handshake(
         self, emulator: AppSyncEmulator
@@ -446,7 +446,7 @@ class TestResilience:
             await client.close()
         assert abs(transport.clock_offset - 600.0) < 5
         assert source.refreshes == 0
-        assert emulator._realtime.stats["connection_errors"] == 1
+        assert emulator.realtime.stats["connection_errors"] == 1
 
     async def test_withheld_keep_alive_reconnects(self) -> None:
         """No ka within connectionTimeoutMs → reconnect, well inside the budget."""
@@ -467,7 +467,7 @@ class TestResilience:
             assert 0.25 <= noticed < 1.0
             gap = states.events[states.states.index(ConnectionState.RECONNECTING)]
             assert gap.reason == "no keep-alive within 300 ms"
-            assert emulator._realtime.stats["connections"] == 2
+            assert emulator.realtime.stats["connections"] == 2
 
     async def test_expired_session_token_is_refreshed(
         self, emulator: AppSyncEmulator, publish: Publish
@@ -500,7 +500,7 @@ class TestResilience:
                 expires_at=datetime.now(timezone.utc) - timedelta(seconds=1),
             )
             vault["creds"] = emulator.add_principal("AKIDTEMP2", "s2", token="tok-2")
-            emulator._realtime.drop_all()
+            emulator.realtime.drop_all()
             await eventually(lambda: states.count(ConnectionState.CONNECTED) == 2)
             await publish("r", "two")
             await eventually(lambda: consumer.contents() == ["one", "two"])
@@ -508,13 +508,13 @@ class TestResilience:
         assert fetched == ["AKIDTEMP1", "AKIDTEMP2"]
         reasons = [e.reason or "" for e in states.events]
         assert any("expired" in r for r in reasons)
-        assert emulator._realtime.stats["connection_errors"] == 1
+        assert emulator.realtime.stats["connection_errors"] == 1
 
     async def test_throttled_start_is_retried(
         self, emulator: AppSyncEmulator, publish: Publish
     ) -> None:
         """A connection-level LimitExceededError backs off that start; no reconnect."""
-        emulator._realtime.throttle_starts = 2
+        emulator.realtime.throttle_starts = 2
         async with realtime(emulator) as client:
             consumer = Consumer(client.subscribe(ON_MESSAGE))
             await eventually(live(emulator, 1))
@@ -522,7 +522,7 @@ class TestResilience:
             await eventually(lambda: consumer.contents() == ["made it"])
             await consumer.stop()
         assert emulator.faults.injected["throttle_start"] == 2
-        assert emulator._realtime.stats["connections"] == 1
+        assert emulator.realtime.stats["connections"] == 1
 
     async def test_transport_timeout_does_not_end_socket(
         self, emulator: AppSyncEmulator, publish: Publish
@@ -537,7 +537,7 @@ class TestResilience:
             await asyncio.sleep(1.0)
             await publish("r", "late")
             await eventually(lambda: consumer.contents() == ["late"])
-            assert emulator._realtime.stats["connections"] == 1
+            assert emulator.realtime.stats["connections"] == 1
             await consumer.stop()
         finally:
             await client.close()
@@ -565,7 +565,7 @@ class TestErrors:
             assert source.refreshes == 1  # refreshed once before giving up
             await publish("r", "still fine")
             await eventually(lambda: good.contents() == ["still fine"])
-            assert emulator._realtime.stats["connections"] == 1
+            assert emulator.realtime.stats["connections"] == 1
             await good.stop()
 
     async def test_validation_error(
@@ -610,11 +610,11 @@ class TestErrors:
         assert consumer.error.connection_lost
         assert consumer.error.error_type == "BadRequestException"
         assert source.refreshes == 2
-        assert emulator._realtime.stats["connection_errors"] == 3
+        assert emulator.realtime.stats["connection_errors"] == 3
 
     async def test_start_ack_timeout(self, emulator: AppSyncEmulator) -> None:
         """No start_ack in time: stop, retry, then SubscriptionError."""
-        emulator._realtime.start_delay = 0.3
+        emulator.realtime.start_delay = 0.3
         async with realtime(
             emulator, start_ack_timeout=0.1, max_start_attempts=2
         ) as client:
@@ -623,7 +623,7 @@ class TestErrors:
         assert isinstance(consumer.error, SubscriptionError)
         assert "did not acknowledge" in str(consumer.error)
         assert not consumer.error.connection_lost
-        await eventually(lambda: emulator._realtime.stats["stops"] >= 1)
+        await eventually(lambda: emulator.realtime.stats["stops"] >= 1)
 
     async def test_unusable_credentials_at_start(
         self, emulator: AppSyncEmulator
@@ -665,7 +665,7 @@ class TestLeaving:
             consumer = Consumer(client.subscribe(ON_MESSAGE))
             await eventually(live(emulator, 1))
             await consumer.stop()
-            await eventually(lambda: emulator._realtime.stats["stops"] == 1)
+            await eventually(lambda: emulator.realtime.stats["stops"] == 1)
             await eventually(live(emulator, 0))
 
     async def test_break_sends_stop(
@@ -687,7 +687,7 @@ class TestLeaving:
             item = await task
             assert item["onMessagePosted"]["content"] == "only"
             await iterator.aclose()  # what `async for … break` leads to
-            await eventually(lambda: emulator._realtime.stats["stops"] == 1)
+            await eventually(lambda: emulator.realtime.stats["stops"] == 1)
         assert states.states == [
             ConnectionState.CONNECTING,
             ConnectionState.CONNECTED,
@@ -703,7 +703,7 @@ class TestLeaving:
         await consumer.task
         assert isinstance(consumer.error, SubscriptionError)
         assert consumer.error.connection_lost
-        await eventually(lambda: emulator._realtime.open_connections == 0)
+        await eventually(lambda: emulator.realtime.open_connections == 0)
         with pytest.raises(RuntimeError):
             await client.subscribe(ON_MESSAGE).__anext__()
 
@@ -727,7 +727,7 @@ class TestSecrets:
         ) as client:
             consumer = Consumer(client.subscribe(ON_MESSAGE, on_state=states))
             await eventually(live(emulator, 1))
-            emulator._realtime.drop_all()
+            emulator.realtime.drop_all()
             await eventually(lambda: states.count(ConnectionState.CONNECTED) == 2)
             source.current = FrozenCredentials("AKIDLOG", "WRONGSECRET", "TOKENVALUE")
             bad = Consumer(client.subscribe(ON_MESSAGE))

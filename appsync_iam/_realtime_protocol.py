@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from ._errors import ProtocolError, excerpt
+from ._errors import ConfigurationError, ProtocolError, excerpt
 
 __all__ = [
     "CONNECT_BODY",
@@ -287,8 +287,10 @@ def encode_frame(frame: Frame) -> str:
 # -- frames the client sends ---------------------------------------------------
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def _dumps(value: Any, *, allow_nan: bool = True) -> str:
+    return json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, allow_nan=allow_nan
+    )
 
 
 def request_data(
@@ -296,11 +298,30 @@ def request_data(
     variables: Mapping[str, Any] | None = None,
     operation_name: str | None = None,
 ) -> str:
-    """The ``payload.data`` string of a ``start``: serialized once, signed as is."""
+    """The ``payload.data`` string of a ``start``: serialized once, signed as is.
+
+    Variables JSON cannot carry (a set, bytes, NaN, a cycle) raise
+    :class:`ConfigurationError`.
+    """
+    if variables is not None and not isinstance(variables, Mapping):
+        raise ConfigurationError(
+            f"variables must be a mapping, not {type(variables).__name__}"
+        )
     request: dict[str, Any] = {"query": query, "variables": dict(variables or {})}
     if operation_name is not None:
         request["operationName"] = operation_name
-    return _dumps(request)
+    try:
+        text = _dumps(request, allow_nan=False)
+        try:
+            text.encode()  # the signature hashes these bytes
+        except UnicodeEncodeError:  # a lone surrogate: only \u escapes survive
+            text = json.dumps(request, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ConfigurationError(
+            f"the variables cannot be sent as JSON ({type(exc).__name__}: "
+            f"{str(exc)[:120]}); nothing was sent"
+        ) from None
+    return text
 
 
 def connection_init_frame() -> str:

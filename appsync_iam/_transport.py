@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import io
 import json
 import logging
+import math
 import sys
 import time
 import weakref
@@ -108,14 +110,30 @@ _AUTH_ERROR_TYPES: Final = frozenset(
 )
 _THROTTLING_MARKERS: Final = ("Throttl", "TooManyRequests", "LimitExceeded")
 _OWNED_POST_ARGS: Final = frozenset({"data", "json", "allow_redirects", "ssl"})
+_LARGE_BODY: Final = 1 << 20  # aiohttp's limit for raw bytes bodies
 
 
 def encode_payload(payload: Mapping[str, Any]) -> bytes:
-    """The request body: compact JSON in UTF-8, serialized exactly once."""
+    """The request body: compact JSON in UTF-8, serialized exactly once.
+
+    Variables JSON cannot carry (a set, bytes, NaN, a cycle) raise
+    :class:`ConfigurationError`: nothing is sent.
+    """
     try:
-        return _ENCODER.encode(payload).encode()
-    except UnicodeEncodeError:  # a lone surrogate: only \u escapes survive
-        return _ASCII_ENCODER.encode(payload).encode()
+        try:
+            return _ENCODER.encode(payload).encode()
+        except UnicodeEncodeError:  # a lone surrogate: only \u escapes survive
+            return _ASCII_ENCODER.encode(payload).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _not_json(exc) from None
+
+
+def _not_json(exc: BaseException) -> ConfigurationError:
+    """The error for variables that cannot be serialized (the value is not shown)."""
+    return ConfigurationError(
+        f"the variables cannot be sent as JSON ({type(exc).__name__}: "
+        f"{str(exc)[:120]}); nothing was sent"
+    )
 
 
 # --- documents: printed once, operation types known ---------------------------
@@ -225,7 +243,7 @@ def status_error(
     text = raw.decode("utf-8", "replace")
     try:
         body = json.loads(text) if text.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep JSON
         if status >= 500 or status < 300:
             return ProtocolError(
                 f"HTTP {status} answer is not JSON: {excerpt(text, 120)}", sent=True
@@ -643,9 +661,12 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         signed: dict[str, str],
         extra: dict[str, Any],
     ) -> dict[str, Any]:
+        # aiohttp warns (ResourceWarning) about raw bytes over 1 MiB: it would
+        # write them in one go. A BytesIO of the same bytes is written in chunks.
+        data = body if len(body) <= _LARGE_BODY else io.BytesIO(body)
         try:
             async with session.post(
-                self.url, data=body, headers=signed, allow_redirects=False, **extra
+                self.url, data=data, headers=signed, allow_redirects=False, **extra
             ) as response:
                 raw = await response.read()
                 status = response.status
@@ -658,12 +679,12 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         if 200 <= status < 300:
             try:
                 result = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep
                 result = None
             if type(result) is dict:
                 if result.get("errors"):
                     raise graphql_error(result, headers.get("x-amzn-RequestId"))
-                if result.get("data") is not None:
+                if type(result.get("data")) is dict:
                     return result
             error: AppSyncError = ProtocolError(
                 "answer is not a GraphQL result: "
@@ -728,8 +749,15 @@ def _check_options(
         raise ConfigurationError(
             f"realtime_auth must be 'subprotocol' or 'query', not {realtime_auth!r}"
         )
-    if not timeout or timeout <= 0:
-        raise ConfigurationError("timeout must be a positive number of seconds")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ConfigurationError(
+            f"timeout must be a positive, finite number of seconds, not {timeout!r}"
+        )
     if max_connections < 1:
         raise ConfigurationError("max_connections must be at least 1")
     if retry is not None and not isinstance(retry, RetryPolicy):

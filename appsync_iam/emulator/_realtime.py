@@ -87,7 +87,21 @@ def _frame(kind: str, ident: str | None = None, payload: Any = None) -> str:
         message["id"] = ident
     if payload is not None:
         message["payload"] = payload
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    return _dumps(message)
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON, UTF-8 where it can be sent as UTF-8.
+
+    A lone surrogate (a client may send one escaped, e.g. as an id) cannot be
+    encoded: such a frame is sent with ``\\u`` escapes instead.
+    """
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":"))
+    return text
 
 
 def _errors_frame(

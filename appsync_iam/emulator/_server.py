@@ -450,8 +450,12 @@ class AppSyncEmulator:
             "Date": format_datetime(self.now(), usegmt=True),
             **(extra_headers or {}),
         }
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        return web.Response(status=status, body=body.encode(), headers=headers)
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        try:
+            body = text.encode()
+        except UnicodeEncodeError:  # a lone surrogate echoed back: escape it
+            body = json.dumps(payload, separators=(",", ":")).encode()
+        return web.Response(status=status, body=body, headers=headers)
 
 
 def _drop_connection(request: web.Request) -> web.Response:

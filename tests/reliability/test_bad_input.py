@@ -693,6 +693,12 @@ VARIABLES = [
         check=lambda data: len(data["postMessage"]["content"]) == 4_000_000,
     ),
     Case(
+        "variables-lone-surrogate",
+        on_emulator(POST, {"room": "r", "content": "a\ud800b"}),
+        OK,
+        check=lambda data: data["postMessage"]["content"] == "a\ud800b",
+    ),
+    Case(
         "subscribe-variables-set",
         subscribe_emulator(ON_MESSAGE, {"roomId": {"r1"}}),
         ConfigurationError,

@@ -379,8 +379,11 @@ def _replace(
 
 # --- the frame parser ------------------------------------------------------------
 
+#: Any code point, lone surrogates included: json.dumps escapes them (\\ud800),
+#: which is how a hostile client gets one past a UTF-8 WebSocket frame.
+_any_text = st.text(st.characters(exclude_categories=()), max_size=20)
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats() | _any_text,
     lambda children: (
         st.lists(children, max_size=4)
         | st.dictionaries(
@@ -460,10 +463,13 @@ _GRAPHQL = st.sampled_from(
         "",
     ]
 ) | st.text(max_size=80)
-_ids = st.sampled_from(["dup", "s1", ""]) | st.text(max_size=12)
-_client_types = st.sampled_from(
-    ["start", "stop", "connection_init", "ka", "data", "complete", "START", "error"]
-) | st.text(max_size=10)
+_ids = st.sampled_from(["dup", "s1", "", "\ud800"]) | _any_text
+_client_types = (
+    st.sampled_from(
+        ["start", "stop", "connection_init", "ka", "data", "complete", "START", "error"]
+    )
+    | _any_text
+)
 
 
 @st.composite

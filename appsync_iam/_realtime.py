@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import math
 import random
 import uuid
 from collections.abc import (
@@ -34,7 +35,13 @@ from yarl import URL
 
 from ._credentials import CredentialSource, FrozenCredentials
 from ._endpoint import AppSyncEndpoint
-from ._errors import CredentialsError, ProtocolError, SubscriptionError, redact
+from ._errors import (
+    ConfigurationError,
+    CredentialsError,
+    ProtocolError,
+    SubscriptionError,
+    redact,
+)
 from ._realtime_protocol import (
     CONNECT_BODY,
     REALTIME_HEADERS,
@@ -177,15 +184,41 @@ def check_realtime_options(options: Mapping[str, Any] | None) -> RealtimeOptions
     options = dict(options or {})
     unknown = sorted(set(options) - set(RealtimeOptions.__annotations__))
     if unknown:
-        from ._errors import ConfigurationError
-
         raise ConfigurationError(
             f"unknown realtime_options {unknown}; accepted: "
             f"{sorted(RealtimeOptions.__annotations__)}"
         )
+    _check_values(options)
     checked: RealtimeOptions = {}
     checked.update(options)  # type: ignore[typeddict-item]
     return checked
+
+
+_POSITIVE: Final = (
+    "connect_timeout",
+    "ack_timeout",
+    "start_ack_timeout",
+    "backoff_cap",
+)
+_NON_NEGATIVE: Final = ("linger", "backoff_base")
+_AT_LEAST_ONE: Final = ("max_start_attempts", "max_subscriptions_per_connection")
+
+
+def _check_values(options: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigurationError` for a value RealtimeClient cannot use."""
+    for name, value in options.items():
+        if name in _POSITIVE or name in _NON_NEGATIVE:
+            number = not isinstance(value, bool) and isinstance(value, (int, float))
+            if not number or math.isnan(value):
+                raise ConfigurationError(f"{name} must be a number of seconds")
+            if value < 0 or (value == 0 and name in _POSITIVE):
+                kind = "positive" if name in _POSITIVE else "zero or more"
+                raise ConfigurationError(f"{name} must be {kind}, not {value!r}")
+        elif name in _AT_LEAST_ONE or (name == "max_attempts" and value is not None):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(
+                    f"{name} must be an integer >= 1, not {value!r}"
+                )
 
 
 class RealtimeTransport(Protocol):
@@ -843,12 +876,19 @@ class RealtimeClient:
         max_subscriptions_per_connection: int = MAX_SUBSCRIPTIONS_PER_CONNECTION,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        if max_subscriptions_per_connection < 1 or max_start_attempts < 1:
-            raise ValueError(
-                "max_subscriptions_per_connection and max_start_attempts must be >= 1"
-            )
-        if min(connect_timeout, ack_timeout, start_ack_timeout, backoff_cap) <= 0:
-            raise ValueError("timeouts and backoff_cap must be positive")
+        _check_values(
+            {
+                "connect_timeout": connect_timeout,
+                "ack_timeout": ack_timeout,
+                "start_ack_timeout": start_ack_timeout,
+                "linger": linger,
+                "backoff_base": backoff_base,
+                "backoff_cap": backoff_cap,
+                "max_attempts": max_attempts,
+                "max_start_attempts": max_start_attempts,
+                "max_subscriptions_per_connection": max_subscriptions_per_connection,
+            }
+        )
         self._transport = transport
         self._connect_timeout = connect_timeout
         self._ack_timeout = ack_timeout

@@ -456,6 +456,30 @@ CONFIGURATION = [
     ),
     Case("retry-not-policy", construct(STANDARD, retry=3), ConfigurationError, "retry"),
     Case(
+        "realtime-options-timeout-not-a-number",
+        construct(STANDARD, realtime_options={"ack_timeout": "soon"}),
+        ConfigurationError,
+        "ack_timeout",
+    ),
+    Case(
+        "realtime-options-timeout-zero",
+        construct(STANDARD, realtime_options={"connect_timeout": 0}),
+        ConfigurationError,
+        "connect_timeout",
+    ),
+    Case(
+        "realtime-options-negative-backoff",
+        construct(STANDARD, realtime_options={"backoff_base": -1}),
+        ConfigurationError,
+        "backoff_base",
+    ),
+    Case(
+        "realtime-options-max-attempts-zero",
+        construct(STANDARD, realtime_options={"max_attempts": 0}),
+        ConfigurationError,
+        "max_attempts",
+    ),
+    Case(
         "realtime-options-unknown",
         construct(STANDARD, realtime_options={"backof_base": 1}),
         ConfigurationError,

@@ -35,7 +35,7 @@ from appsync_iam.emulator import AppSyncEmulator
 
 POST = (
     "mutation Post($room: ID!, $content: String!) {"
-    " postMessage(roomId: $room, content: $content) { id content } }"
+    " postMessage(roomId: $room, content: $content) { id roomId content } }"
 )
 GET_ROOM = "query GetRoom($id: ID!) { getRoom(id: $id) { id name } }"
 ON_MESSAGE = (

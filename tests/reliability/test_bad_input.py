@@ -146,6 +146,26 @@ def on_emulator(
     return action
 
 
+def batch_emulator(query: str, rows: list[Any]) -> Action:
+    """Run ``execute_many`` on the emulator; the results, in input order."""
+
+    async def action(ctx: Context) -> Any:
+        async with AppSyncClient(
+            ctx.emulator.url, credentials=ctx.emulator.credentials, retry=NO_RETRY
+        ) as client:
+            return [result async for result in client.execute_many(query, rows)]
+
+    return action
+
+
+def one_bad_row(results: list[Any]) -> bool:
+    """The unserializable row failed alone, with a clean ConfigurationError."""
+    first, second = results
+    assert isinstance(first.error, ConfigurationError)
+    assert_clean_error(first.error)
+    return bool(second.ok and second.data["getRoom"] is None)
+
+
 def subscribe_emulator(query: str, variables: Any) -> Action:
     """Open a subscription on the emulator and wait for its first event."""
 
@@ -721,6 +741,12 @@ VARIABLES = [
         on_emulator(POST, {"room": "r", "content": "a\ud800b"}),
         OK,
         check=lambda data: data["postMessage"]["content"] == "a\ud800b",
+    ),
+    Case(
+        "batch-one-unserializable-row",
+        batch_emulator(GET_ROOM, [{"id": {"a", "b"}}, {"id": "no-such-room"}]),
+        OK,
+        check=one_bad_row,
     ),
     Case(
         "subscribe-variables-set",

@@ -189,12 +189,13 @@ class Chaos:
                 self.manual_drops += realtime.drop_all()
                 await asyncio.sleep(self.rng.uniform(0.02, 0.25))
         elif kind == "drop_every":
-            faults.drop_ws_every_s = self.rng.uniform(0.4, 1.5)
-            await asyncio.sleep(self.rng.uniform(1.0, 3.0))
+            age = self.rng.uniform(0.4, 1.5)
+            faults.drop_ws_every_s = age
+            await asyncio.sleep(age + self.rng.uniform(0.5, 2.0))  # >= one drop
             faults.drop_ws_every_s = None
         else:
             # The server falls silent: no ka and no events until it recovers.
-            stretch = self.rng.uniform(1.0, 2.5)
+            stretch = self.rng.uniform(1.2, 2.5)  # > KEEP_ALIVE_MS, with margin
             self.producer.running.clear()
             faults.withhold_ka = True
             await asyncio.sleep(stretch)

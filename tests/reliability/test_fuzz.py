@@ -220,7 +220,7 @@ class TestVerifierFuzz:
     """Arbitrary or tampered requests: only SignatureRejected, never accepted."""
 
     @given(authorization=authorizations() | st.text(max_size=300), body=st.binary())
-    @fuzz(400)
+    @fuzz(600)
     def test_arbitrary_authorization_is_rejected(
         self, authorization: str, body: bytes
     ) -> None:
@@ -239,7 +239,7 @@ class TestVerifierFuzz:
         method=st.sampled_from(["POST", "GET", "post", ""]) | st.text(max_size=8),
         path=st.sampled_from(["/graphql", "/graphql/connect", "", "/"]) | _text,
     )
-    @fuzz(400)
+    @fuzz(600)
     def test_arbitrary_header_sets_are_rejected(
         self, headers: list[tuple[str, str]], body: bytes, method: str, path: str
     ) -> None:
@@ -262,7 +262,7 @@ class TestVerifierFuzz:
             )
 
     @given(data=st.data())
-    @fuzz(300)
+    @fuzz(400)
     def test_structural_tampering_is_rejected(self, data: st.DataObject) -> None:
         """A signed request changed in any signed respect is rejected."""
         principal = data.draw(st.sampled_from([ALICE, BOB]), label="principal")
@@ -401,7 +401,7 @@ class TestFrameParserFuzz:
     """parse_frame never crashes; what it returns, the client can classify."""
 
     @given(st.binary(max_size=300))
-    @fuzz(300)
+    @fuzz(400)
     def test_arbitrary_bytes(self, raw: bytes) -> None:
         """Arbitrary bytes (a binary frame) give a frame or a ProtocolError."""
         try:
@@ -414,7 +414,7 @@ class TestFrameParserFuzz:
         errors=_json,
         where=st.sampled_from(["payload", "top"]),
     )
-    @fuzz(300)
+    @fuzz(400)
     def test_error_shapes_are_classified(
         self, kind: str, errors: Any, where: str
     ) -> None:
@@ -436,7 +436,7 @@ class TestFrameParserFuzz:
             assert all(isinstance(t, str) for t in frame.error_types)
 
     @given(st.text(max_size=200) | st.binary(max_size=200).map(lambda b: b.hex()))
-    @fuzz(200)
+    @fuzz(300)
     def test_header_object_decoding(self, text: str) -> None:
         """Any handshake header text decodes to a dict of strings or ProtocolError."""
         try:
@@ -640,7 +640,7 @@ class TestRealtimeServerFuzz:
             try:
                 loop.run_until_complete(harness.open())
 
-                @fuzz(300)
+                @fuzz(600)
                 @given(frame=client_frames())
                 def survives(frame: tuple[str, Any]) -> None:
                     tried[frame[0]] += 1

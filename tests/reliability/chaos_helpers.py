@@ -14,6 +14,7 @@ The client under test only ever sees these through its URL (a public seam).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import re
@@ -141,6 +142,7 @@ class FakeRealtime:
         self.handler = handler
         self.refuse = refuse
         self.connections = 0
+        self.protocols: list[str] = []
         self._runner: web.AppRunner | None = None
         self._port = 0
 
@@ -169,7 +171,20 @@ class FakeRealtime:
         assert self._runner is not None
         await self._runner.cleanup()
 
+    def signatures(self) -> set[str]:
+        """Every handshake signature the client sent (in its header object)."""
+        found: set[str] = set()
+        for value in self.protocols:
+            for part in value.split(","):
+                part = part.strip()
+                if part.startswith("header-"):
+                    text = part[len("header-") :]
+                    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+                    found.update(_SIGNATURE.findall(raw.decode()))
+        return found
+
     async def _upgrade(self, request: web.Request) -> web.StreamResponse:
+        self.protocols.append(request.headers.get("Sec-WebSocket-Protocol", ""))
         if self.refuse is not None:
             status, content_type, body = self.refuse
             return web.Response(status=status, body=body, content_type=content_type)

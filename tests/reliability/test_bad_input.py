@@ -228,14 +228,18 @@ def realtime(
 
     async def action(ctx: Context) -> Any:
         async with FakeRealtime(handler, refuse=refuse) as fake:
-            async with AppSyncClient(
-                fake.url,
-                credentials=CREDENTIALS,
-                realtime_url=fake.realtime_url,
-                realtime_options=FAST_REALTIME,
-            ) as client:
-                async for data in client.subscribe(ON_MESSAGE, {"roomId": "r1"}):
-                    return data
+            try:
+                async with AppSyncClient(
+                    fake.url,
+                    credentials=CREDENTIALS,
+                    realtime_url=fake.realtime_url,
+                    realtime_options=FAST_REALTIME,
+                ) as client:
+                    async for data in client.subscribe(ON_MESSAGE, {"roomId": "r1"}):
+                        return data
+            finally:
+                ctx.secrets.update(fake.signatures())
+                assert fake.protocols, "the client never connected"
         return "ended without an event"
 
     return action

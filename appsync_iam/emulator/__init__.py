@@ -18,6 +18,9 @@ Example::
         emulator.faults.throttle_rate = 0.1
         ...
         assert len(emulator.executed) == 3
+        # What clients requested (path and query string), e.g. to check that
+        # no URL carries a credential; emulator.principals: the accepted keys.
+        assert all("?" not in r.path_qs for r in emulator.requests)
 
 How ``POST /graphql`` answers (protocol doc §1.4; status, ``errorType``):
 
@@ -57,7 +60,12 @@ from ._engine import AppSyncResolverError, ExecutedOperation
 from ._faults import Faults
 from ._principal import Principal
 from ._samples import available_samples, sample_schema_path
-from ._server import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, AppSyncEmulator
+from ._server import (
+    DEFAULT_ACCESS_KEY,
+    DEFAULT_SECRET_KEY,
+    AppSyncEmulator,
+    ReceivedRequest,
+)
 from ._verifier import SignatureRejected, SigV4Verifier
 
 __all__ = [
@@ -68,6 +76,7 @@ __all__ = [
     "ExecutedOperation",
     "Faults",
     "Principal",
+    "ReceivedRequest",
     "SigV4Verifier",
     "SignatureRejected",
     "available_samples",

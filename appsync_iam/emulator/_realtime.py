@@ -494,6 +494,7 @@ class RealtimeServer:
             autoping=True,
         )
         await ws.prepare(request)
+        self._emulator._record(request, 101)
         try:
             self._verify(
                 request,

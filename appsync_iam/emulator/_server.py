@@ -19,15 +19,18 @@ import os
 import random
 import threading
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any
 
 from aiohttp import web
 
 from .._credentials import FrozenCredentials
+from .._errors import redact
 from ._engine import (
     ExecutedOperation,
     GraphQLEngine,
@@ -39,7 +42,12 @@ from ._principal import Principal
 from ._realtime import RealtimeServer
 from ._verifier import SignatureRejected, SigV4Verifier
 
-__all__ = ["DEFAULT_ACCESS_KEY", "DEFAULT_SECRET_KEY", "AppSyncEmulator"]
+__all__ = [
+    "DEFAULT_ACCESS_KEY",
+    "DEFAULT_SECRET_KEY",
+    "AppSyncEmulator",
+    "ReceivedRequest",
+]
 
 log = logging.getLogger("appsync_iam.emulator")
 
@@ -55,6 +63,30 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 SHUTDOWN_TIMEOUT = 1.0
 #: How long run_in_thread() waits for the server to start or stop.
 THREAD_TIMEOUT = 30.0
+#: How many requests :attr:`AppSyncEmulator.requests` keeps (the newest).
+MAX_RECORDED_REQUESTS = 10_000
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ReceivedRequest:
+    """One request the emulator received, as the client sent it.
+
+    ``path_qs`` is the raw request target (path and query string, still
+    percent-encoded); ``status`` is the HTTP status answered (``101`` for an
+    accepted WebSocket upgrade), or None when a fault dropped the connection.
+    The repr redacts signatures and real-time header objects in ``path_qs``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    method: str
+    path_qs: str
+    status: int | None
+
+    def __repr__(self) -> str:
+        return (
+            f"ReceivedRequest({self.method} {redact(self.path_qs)!r} -> {self.status})"
+        )
 
 
 class _Malformed(Exception):
@@ -137,6 +169,7 @@ class AppSyncEmulator:
             self.faults.seed(seed)
         self._requested_port = port
         self._principals: dict[str, Principal] = {}
+        self._requests: deque[ReceivedRequest] = deque(maxlen=MAX_RECORDED_REQUESTS)
         #: The default principal's credentials (no session token).
         self.credentials = self.add_principal(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY)
         self._verifier = SigV4Verifier(self._principals, region, now=self.now)
@@ -177,6 +210,31 @@ class AppSyncEmulator:
         """The real-time endpoint: its ``stats`` counters, ``open_connections``,
         ``active_subscriptions``, ``broadcast()`` and ``drop_all()``."""
         return self._realtime
+
+    @property
+    def principals(self) -> Mapping[str, Principal]:
+        """The accepted principals by access key id (read-only, live view).
+
+        Example: ``emulator.principals["AKIDEXAMPLE"].deny``.
+
+        .. versionadded:: 0.1.0
+        """
+        return MappingProxyType(self._principals)
+
+    @property
+    def requests(self) -> list[ReceivedRequest]:
+        """A snapshot of the HTTP requests and WebSocket upgrades received,
+        oldest first (the newest :data:`MAX_RECORDED_REQUESTS`).
+
+        Example: ``[r.path_qs for r in emulator.requests]`` is what the client
+        requested, query strings included (the secret audit scans them).
+
+        .. versionadded:: 0.1.0
+        """
+        return list(self._requests)
+
+    def _record(self, request: web.BaseRequest, status: int | None) -> None:
+        self._requests.append(ReceivedRequest(request.method, request.raw_path, status))
 
     @property
     def executed(self) -> list[ExecutedOperation]:
@@ -319,11 +377,29 @@ class AppSyncEmulator:
 
     def _build_app(self) -> web.Application:
         app = web.Application(
-            middlewares=[self._json_errors], client_max_size=MAX_BODY_BYTES
+            middlewares=[self._record_requests, self._json_errors],
+            client_max_size=MAX_BODY_BYTES,
         )
         app.router.add_route("*", GRAPHQL_PATH, self._handle_graphql)
         app.router.add_get(GRAPHQL_PATH + "/realtime", self._realtime.handle)
         return app
+
+    @web.middleware
+    async def _record_requests(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            self._record(request, exc.status)
+            raise
+        # A WebSocket upgrade was recorded when it happened, not when it closed.
+        if not isinstance(response, web.WebSocketResponse):
+            dropped = isinstance(response, _Dropped)
+            self._record(request, None if dropped else response.status)
+        return response
 
     @web.middleware
     async def _json_errors(
@@ -458,12 +534,16 @@ class AppSyncEmulator:
         return web.Response(status=status, body=body, headers=headers)
 
 
+class _Dropped(web.Response):
+    """What a dropped connection "answers" (never sent)."""
+
+
 def _drop_connection(request: web.Request) -> web.Response:
     """Close the TCP connection without answering (the response is never sent)."""
     if request.transport is not None:
         request.transport.abort()
     request.protocol.force_close()
-    return web.Response(status=500)
+    return _Dropped(status=500)
 
 
 def _stop_soon(loop: asyncio.AbstractEventLoop) -> None:

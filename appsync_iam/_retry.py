@@ -13,6 +13,7 @@ throttled (429, throttling type) retry       retry (AppSync did not run it)
 connect failure (never sent)     retry       retry
 5xx, timeout or reset after send retry       raise, unless ``retry_mutations``
 expired session token            refresh credentials, retry once
+unknown key id / invalid token   refresh credentials, retry once if they changed
 signature expired / not current  learn the offset from ``Date``, retry once
 other 401/403, other 4xx         raise       raise
 GraphQL ``errors`` (HTTP 200)    raise       raise
@@ -64,6 +65,12 @@ EXPIRED_TOKEN_TYPES: Final = frozenset(
 # "Signature not yet current: <sig> is still later than <t> (<now> + 5 min.)"
 _SKEW_MESSAGE = re.compile(r"Signature (?:expired|not yet current)", re.IGNORECASE)
 _SERVER_NOW = re.compile(r"\((\d{8}T\d{6}Z) [-+] 5 min\.?\)")
+REJECTED_KEY_TYPES: Final = frozenset(
+    {"UnrecognizedClientException", "InvalidClientTokenId"}
+)
+_REJECTED_KEY_MESSAGE = re.compile(
+    r"security token included in the request is invalid", re.IGNORECASE
+)
 _EXPIRED_TOKEN_MESSAGE = re.compile(
     r"security token included in the request is expired", re.IGNORECASE
 )
@@ -129,6 +136,9 @@ class Failure(enum.Enum):
     NOT_SENT = "not-sent"  # connect failure: nothing reached the server
     AMBIGUOUS = "ambiguous"  # sent; the operation may have run
     EXPIRED_TOKEN = "expired-token"  # refresh the credentials, retry once
+    # UnrecognizedClientException: the key was revoked (rotation) or the token
+    # is not valid. AppSync ran nothing; new credentials may cure it.
+    REJECTED_KEY = "rejected-key"
     CLOCK_SKEW = "clock-skew"  # maybe skew: decide() checks the server's Date
     FATAL = "fatal"  # retrying cannot help
 
@@ -170,6 +180,8 @@ def _classify_status(error: HTTPStatusError) -> Failure:
     error_type = error.error_type or ""
     if error_type in EXPIRED_TOKEN_TYPES or _EXPIRED_TOKEN_MESSAGE.search(message):
         return Failure.EXPIRED_TOKEN
+    if error_type in REJECTED_KEY_TYPES or _REJECTED_KEY_MESSAGE.search(message):
+        return Failure.REJECTED_KEY
     if _SKEW_MESSAGE.search(message) or (
         error_type in SKEW_ERROR_TYPES and error.status in (400, 401, 403)
     ):
@@ -254,7 +266,7 @@ def decide(
     failure = state.failure
     if failure is Failure.FATAL:
         return RAISE
-    if failure is Failure.EXPIRED_TOKEN:
+    if failure in (Failure.EXPIRED_TOKEN, Failure.REJECTED_KEY):
         return RAISE if state.refreshed else Decision(Action.REFRESH_CREDENTIALS)
     if failure is Failure.CLOCK_SKEW:
         return _decide_skew(state)

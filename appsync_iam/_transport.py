@@ -649,7 +649,10 @@ class AppSyncIAMTransport(AIOHTTPTransport):
                     await asyncio.sleep(decision.delay)
                 elif action is Action.REFRESH_CREDENTIALS:
                     refreshed = True
-                    await self._refresh_after_rejection(credentials)
+                    if not await self._refresh_after_rejection(credentials):
+                        # The source has nothing newer: a retry would be
+                        # rejected the same way.
+                        raise failed.error from failed.error.__cause__
                 else:
                     skewed = True
                     self.learn_clock_offset(decision.offset)
@@ -699,17 +702,24 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         server_time = parse_http_date(headers.get("Date"))
         raise _Retryable(error, failure, server_time)
 
-    async def _refresh_after_rejection(self, rejected: FrozenCredentials) -> None:
-        # Many requests fail at once with the same expired token: refresh once.
+    async def _refresh_after_rejection(self, rejected: FrozenCredentials) -> bool:
+        """Make sure the next attempt signs with credentials other than ``rejected``.
+
+        Many requests fail at once with the same expired or revoked
+        credentials: one refresh serves them all. False when the source has
+        nothing newer (static keys), so retrying is pointless.
+        """
         lock = self._refresh_lock or asyncio.Lock()
         async with lock:
             current = await self.credentials.get_frozen()
             if current == rejected:
                 logger.info(
-                    "Session token of %s expired; refreshing credentials",
+                    "Credentials of %s were rejected (expired or unknown); "
+                    "refreshing them",
                     rejected.access_key,
                 )
-                await self.credentials.refresh()
+                current = await self.credentials.refresh()
+            return current != rejected
 
     def learn_clock_offset(self, offset: float) -> None:
         """Sign with ``offset`` seconds added to the clock from now on.

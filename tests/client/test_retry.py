@@ -92,7 +92,19 @@ class TestClassify:
             (status(HTTPStatusError, 503, None), "AMBIGUOUS"),
             (status(HTTPStatusError, 400, "MalformedHttpRequestException"), "FATAL"),
             (status(AuthorizationError, 401, "UnauthorizedException"), "FATAL"),
-            (status(AuthorizationError, 403, "UnrecognizedClientException"), "FATAL"),
+            (
+                status(AuthorizationError, 403, "UnrecognizedClientException"),
+                "REJECTED_KEY",
+            ),
+            (
+                status(
+                    AuthorizationError,
+                    403,
+                    "UnauthorizedException",
+                    "The security token included in the request is invalid.",
+                ),
+                "REJECTED_KEY",
+            ),
             (
                 status(AuthorizationError, 403, "ExpiredTokenException"),
                 "EXPIRED_TOKEN",
@@ -154,6 +166,8 @@ class TestDecisionTable:
             ("FATAL", True, True, Action.RAISE),
             ("EXPIRED_TOKEN", True, False, Action.REFRESH_CREDENTIALS),
             ("EXPIRED_TOKEN", False, False, Action.REFRESH_CREDENTIALS),
+            ("REJECTED_KEY", True, False, Action.REFRESH_CREDENTIALS),
+            ("REJECTED_KEY", False, False, Action.REFRESH_CREDENTIALS),
         ],
     )
     def test_table(
@@ -187,9 +201,10 @@ class TestDecisionTable:
         long = decide(attempt(Failure.THROTTLED, retry_after=600), policy, lambda: 0)
         assert long.delay == pytest.approx(2.0)
 
-    def test_refresh_only_once(self) -> None:
-        """A second expired-token answer after a refresh is raised."""
-        state = attempt(Failure.EXPIRED_TOKEN, refreshed=True)
+    @pytest.mark.parametrize("failure", ["EXPIRED_TOKEN", "REJECTED_KEY"])
+    def test_refresh_only_once(self, failure: str) -> None:
+        """A second credentials rejection after a refresh is raised."""
+        state = attempt(Failure[failure], refreshed=True)
         assert decide(state, POLICY).action is Action.RAISE
 
     def test_corrections_ignore_max_attempts(self) -> None:

@@ -192,6 +192,26 @@ class TestErrors:
         assert error.error_type == "UnrecognizedClientException"
         assert error.request_id
         assert error.request_id in str(error)
+        # Static keys have nothing newer to refresh to: no second request.
+        assert [r.status for r in emulator.requests] == [403]
+
+    async def test_revoked_key_is_replaced_by_fresh_credentials(
+        self, emulator: AppSyncEmulator
+    ) -> None:
+        """A key revoked while cached is refreshed once and the request retried."""
+        keys = iter(["AKIDROTATED1", "AKIDROTATED2"])
+
+        async def issue() -> FrozenCredentials:
+            expires = datetime.now(timezone.utc) + timedelta(hours=1)
+            return emulator.add_principal(
+                next(keys), "rotated-secret", expires_at=expires
+            )
+
+        async with AppSyncClient(emulator.url, credentials=issue) as client:
+            await client.execute_async(GET_ROOM, {"id": "a"})
+            emulator.remove_principal("AKIDROTATED1")
+            await client.execute_async(GET_ROOM, {"id": "a"})
+        assert [r.status for r in emulator.requests] == [200, 403, 200]
 
     async def test_wrong_secret(self, emulator: AppSyncEmulator) -> None:
         """A wrong secret is InvalidSignatureException, raised at once, redacted."""

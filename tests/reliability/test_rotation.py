@@ -18,10 +18,10 @@ answers ``ExpiredTokenException``, the client refreshes once and retries
 (the mutation did not run), and still nothing reaches the caller.
 
 Revoking the old key the moment a new one is issued (not what AWS does with
-session credentials) is a known gap: requests signed with it just before
-are rejected with ``UnrecognizedClientException``, which the HTTP retry
-table does not treat as "refresh and retry" (the real-time path does).
-``test_old_key_revoked_at_rotation`` records it as an expected failure.
+session credentials): requests signed with it just before are rejected with
+``UnrecognizedClientException`` before they run; the client refreshes once
+and re-signs with the new key, so nothing reaches the caller either
+(``test_old_key_revoked_at_rotation``).
 """
 
 from __future__ import annotations
@@ -67,10 +67,6 @@ def server() -> Iterator[EmulatorProcess]:
     """The chat sample on 127.0.0.1 in a child process: the lag is the client's."""
     with EmulatorProcess("chat", seed=3) as process:
         yield process
-
-
-class KnownGap(Exception):
-    """A documented limitation showed up (see the module docstring)."""
 
 
 @dataclass
@@ -178,12 +174,6 @@ class TestRotation:
         assert sorted(ran) == sorted(load.mutations)  # a rejection never ran
         assert lag.max_lag_during(issuer.windows) < STALL_LIMIT
 
-    @pytest.mark.xfail(
-        reason="HTTP retries refresh credentials only for an expired token; a "
-        "revoked key's last requests fail with UnrecognizedClientException",
-        raises=KnownGap,
-        strict=True,
-    )
     @pytest.mark.timeout(60)
     async def test_old_key_revoked_at_rotation(self, server: EmulatorProcess) -> None:
         """Revoking the old key when a new one is issued fails no request."""
@@ -206,8 +196,9 @@ class TestRotation:
         ran = executed_mutations(server)
         assert sorted(ran) == sorted(load.mutations)  # a rejection never ran
         assert len(issued) >= 2
-        if load.failures:
-            raise KnownGap(f"{len(load.failures)} failures: {load.failures[0]}")
+        # Requests signed with the revoked key are rejected before they run
+        # (UnrecognizedClientException); the client refreshes and re-signs.
+        assert load.failures == []
 
 
 class TestLagMonitor:

@@ -156,7 +156,8 @@ class GraphQLResponseError(AppSyncError, _GqlQueryError):
 class SubscriptionError(AppSyncError):
     """A subscription ended with an error frame, or its connection failed for good.
 
-    ``.errors`` holds the server's error objects (possibly empty), ``.error_type``
+    ``.errors`` holds the server's error objects (possibly empty; messages
+    redacted: a signature error echoes the session token), ``.error_type``
     the first ``errorType``. Other subscriptions on the connection survive
     unless ``connection_lost`` is true.
     """
@@ -169,7 +170,7 @@ class SubscriptionError(AppSyncError):
         connection_lost: bool = False,
     ) -> None:
         super().__init__(message)
-        self.errors: list[dict[str, Any]] = list(errors)
+        self.errors: list[dict[str, Any]] = [_redact_error(e) for e in errors]
         self.connection_lost = connection_lost
 
     @property
@@ -200,6 +201,14 @@ def redact(text: str) -> str:
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def _redact_error(error: dict[str, Any]) -> dict[str, Any]:
+    """A server error object with its ``message`` redacted (a copy if needed)."""
+    message = error.get("message") if isinstance(error, dict) else None
+    if isinstance(message, str) and redact(message) != message:
+        return {**error, "message": redact(message)}
+    return error
 
 
 def excerpt(text: str, limit: int = 200) -> str:

@@ -103,10 +103,12 @@ def assert_clean(*texts: object, label: str = "test") -> None:
 
 
 def shown(obj: object) -> list[str]:
-    """Everything an object shows about itself: repr, str and an error's args."""
+    """Everything an object shows about itself: repr, str, and an error's
+    args, attributes and chained errors."""
     texts = [repr(obj), str(obj)]
     if isinstance(obj, BaseException):
         texts += [repr(arg) for arg in obj.args]
+        texts += [repr(vars(obj))]  # .errors, .status, .request_id, …
         for linked in (obj.__cause__, obj.__context__):
             texts += shown(linked) if linked is not None else []
     return texts
@@ -362,7 +364,7 @@ class ScriptedAppSync:
 
     @staticmethod
     async def _http(request: web.Request) -> web.Response:
-        token = request.headers.get("x-amz-security-token", "")
+        token = request.headers["x-amz-security-token"]
         body = {
             "errors": [
                 {
@@ -391,9 +393,12 @@ class ScriptedAppSync:
         header = json.loads(
             base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         )
+        token = next(
+            v for k, v in header.items() if k.lower() == "x-amz-security-token"
+        )
         error = {
             "errorType": "BadRequestException",
-            "message": echo_message(header.get("x-amz-security-token", "")),
+            "message": echo_message(token),
             "errorCode": 400,
         }
         frame = {"type": "connection_error", "payload": {"errors": [error]}}
@@ -457,7 +462,7 @@ async def real_errors(
         f"http://{scripted.base}/graphql",
         region="us-east-1",
         credentials=creds,
-        realtime_options=RealtimeOptions(**FAST_REALTIME, max_attempts=1),
+        realtime_options=RealtimeOptions(**FAST_REALTIME, max_attempts=3),
     ) as client:
         await catch("subscription echo", client.subscribe(ON_MESSAGE).__anext__())
     verifier = SigV4Verifier(emulator.principals, emulator.region, now=emulator.now)
@@ -498,6 +503,10 @@ class TestReprs:
             "verifier": SignatureRejected,
         }
         assert {name: type(e) for name, e in errors.items()} == expected
+        # The echo reached the error's data, token line redacted.
+        echoed = errors["subscription echo"]
+        assert isinstance(echoed, SubscriptionError)
+        assert "x-amz-security-token:<redacted>" in echoed.errors[0]["message"]
         for name, error in errors.items():
             assert_clean(*shown(error), label=name)
 

@@ -19,13 +19,14 @@ import os
 import random
 import threading
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from types import MappingProxyType, TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("appsync_iam.emulator")
+
+_R = TypeVar("_R")
 
 #: The default principal: AWS's documentation example keys, public on purpose.
 DEFAULT_ACCESS_KEY = "AKIDEXAMPLE"
@@ -376,12 +379,15 @@ class AppSyncEmulator:
     # -- HTTP ---------------------------------------------------------------
 
     def _build_app(self) -> web.Application:
+        # Handlers and middlewares hold the emulator weakly: aiohttp caches
+        # each middleware chain in a module-level lru_cache (1,024 entries),
+        # which would otherwise keep every finished emulator alive.
         app = web.Application(
-            middlewares=[self._record_requests, self._json_errors],
+            middlewares=[_weakly(self._record_requests), _weakly(self._json_errors)],
             client_max_size=MAX_BODY_BYTES,
         )
-        app.router.add_route("*", GRAPHQL_PATH, self._handle_graphql)
-        app.router.add_get(GRAPHQL_PATH + "/realtime", self._realtime.handle)
+        app.router.add_route("*", GRAPHQL_PATH, _weakly(self._handle_graphql))
+        app.router.add_get(GRAPHQL_PATH + "/realtime", _weakly(self._realtime.handle))
         return app
 
     @web.middleware
@@ -544,6 +550,24 @@ def _drop_connection(request: web.Request) -> web.Response:
         request.transport.abort()
     request.protocol.force_close()
     return _Dropped(status=500)
+
+
+def _weakly(method: Callable[..., Awaitable[_R]]) -> Callable[..., Awaitable[_R]]:
+    """``method`` as a function that does not keep its object alive."""
+    ref = weakref.WeakMethod(method)
+
+    async def call(*args: Any, **kwargs: Any) -> _R:
+        bound = ref()
+        if bound is None:
+            raise web.HTTPServiceUnavailable()
+        result: _R = await bound(*args, **kwargs)
+        return result
+
+    # Not functools.wraps: its __wrapped__ would hold the method strongly.
+    call.__qualname__ = method.__qualname__
+    if getattr(method, "__middleware_version__", None) == 1:
+        call = web.middleware(call)
+    return call
 
 
 def _stop_soon(loop: asyncio.AbstractEventLoop) -> None:

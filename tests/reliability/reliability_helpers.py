@@ -522,6 +522,11 @@ class EmulatorProcess:
         """``AppSyncEmulator.remove_principal`` in the child (blocking)."""
         self._call("remove_principal", access_key)
 
+    def statuses(self) -> Counter[int | None]:
+        """HTTP statuses of the newest 10,000 requests (``emulator.requests``)."""
+        result: Counter[int | None] = self._call("statuses")
+        return result
+
     def executed(self) -> list[tuple[str, str, dict[str, Any], str]]:
         """The child's ``emulator.executed``, as plain tuples."""
         result: list[tuple[str, str, dict[str, Any], str]] = self._call("executed")
@@ -556,5 +561,7 @@ async def _serve_child_async(conn: Connection, schema: str, seed: int | None) ->
                 conn.send(None)
             elif command == "executed":
                 conn.send([tuple(op) for op in emulator.executed])
+            elif command == "statuses":
+                conn.send(Counter(r.status for r in emulator.requests))
             else:
                 conn.send(None)

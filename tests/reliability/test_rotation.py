@@ -198,6 +198,8 @@ class TestRotation:
         assert len(issued) >= 2
         # Requests signed with the revoked key are rejected before they run
         # (UnrecognizedClientException); the client refreshes and re-signs.
+        statuses = server.statuses()
+        assert statuses[401] + statuses[403] > 0  # the rejections happened
         assert load.failures == []
 
 

@@ -301,7 +301,24 @@ def _format_time(value: datetime | time) -> str:
     return text + f".{value.microsecond // 1000:03d}"
 
 
-class _StringScalar:
+class _StringLiteral:
+    """Scalars written as GraphQL string literals (every AWS one but AWSTimestamp)."""
+
+    noun: str
+
+    def coerce_input_value(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def coerce_input_literal(self, node: ConstValueNode) -> Any:
+        if isinstance(node, StringValueNode):
+            try:
+                return self.coerce_input_value(node.value)
+            except GraphQLError:
+                pass
+        raise _parse_error(_literal_python(node), self.noun, node)
+
+
+class _StringScalar(_StringLiteral):
     """A string scalar checked by a predicate; ``to_string`` maps Python objects."""
 
     def __init__(
@@ -318,14 +335,6 @@ class _StringScalar:
         if isinstance(value, str) and self.check(value):
             return value
         raise _parse_error(value, self.noun)
-
-    def coerce_input_literal(self, node: ConstValueNode) -> Any:
-        if isinstance(node, StringValueNode):
-            try:
-                return self.coerce_input_value(node.value)
-            except GraphQLError:
-                pass
-        raise _parse_error(_literal_python(node), self.noun, node)
 
     def coerce_output_value(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -397,7 +406,7 @@ class _TimestampScalar:
         raise _serialize_error(value, self.noun)
 
 
-class _JSONScalar:
+class _JSONScalar(_StringLiteral):
     """AWSJSON: a JSON string on the wire, the parsed value for resolvers.
 
     Output: a Python ``str`` that already holds valid JSON is returned as is
@@ -413,14 +422,6 @@ class _JSONScalar:
             return json.loads(value)
         except ValueError:
             raise _parse_error(value, self.noun) from None
-
-    def coerce_input_literal(self, node: ConstValueNode) -> Any:
-        if isinstance(node, StringValueNode):
-            try:
-                return self.coerce_input_value(node.value)
-            except GraphQLError:
-                pass
-        raise _parse_error(_literal_python(node), self.noun, node)
 
     def coerce_output_value(self, value: Any) -> Any:
         if isinstance(value, str):

@@ -436,7 +436,12 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         credentials: FrozenCredentials,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
-        """The headers of one signed POST of ``body`` to the GraphQL URL (pure)."""
+        """The headers of one signed POST of ``body`` to the GraphQL URL (pure).
+
+        Every attempt is signed here, afresh. No x-amz-content-sha256: AppSync
+        does not need it, and neither botocore nor amplify sends it (protocol
+        doc §1.3).
+        """
         base = self._base_headers if not headers else {**self._base_headers, **headers}
         return self.signer.sign(
             "POST",
@@ -601,22 +606,11 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         if extensions:
             payload["extensions"] = extensions
         body = encode_payload(payload)
-        base = self._base_headers if not headers else {**self._base_headers, **headers}
         extra = post_args or {}
         attempt, refreshed, skewed, started = 1, False, False, time.monotonic()
         while True:
             credentials = await self.credentials.get_frozen()
-            # No x-amz-content-sha256: AppSync does not need it, and neither
-            # botocore nor amplify sends it (protocol doc §1.3).
-            signed = self.signer.sign(
-                "POST",
-                self.url,
-                base,
-                body,
-                credentials,
-                now=self.now(),
-                include_content_sha256=False,
-            )
+            signed = self.sign_request(body, credentials, headers)
             try:
                 return await self._attempt(session, body, signed, extra)
             except _Retryable as failed:

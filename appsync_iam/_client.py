@@ -1,4 +1,4 @@
-"""``AppSyncClient``: the facade over :class:`AppSyncIAMTransport`.
+"""``AppSyncClient``: the facade over the signed HTTP path (:class:`SignedHTTP`).
 
 Architecture decision 5: concurrency-safe and loop-aware. All calls on one
 event loop share one aiohttp session; a call on a new loop (a Lambda handler
@@ -6,6 +6,12 @@ that runs ``asyncio.run`` per invocation) gets a new session, and the old one
 is closed when its loop shuts down: ``asyncio.run`` calls
 ``loop.shutdown_asyncgens()``, which closes the small async generator that
 keeps each session (``_keep_open``).
+
+The facade imports neither gql nor graphql-core (a Lambda cold start does not
+pay for them): query strings are checked by :mod:`._document`, and gql
+requests or graphql-core documents are recognised only when their modules are
+already loaded (an object cannot be a ``GraphQLRequest`` before
+``gql.graphql_request`` was imported).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import sys
 import threading
 import time
 import warnings
@@ -20,45 +27,40 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping
 from concurrent.futures import Future
 from types import TracebackType
-from typing import Any, Final, final
-
-from gql import GraphQLRequest
-from graphql import DocumentNode, GraphQLSyntaxError, parse
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeGuard, final
 
 from ._batch import BatchRun, Variables
+from ._document import Operation, parse_operation
 from ._endpoint import AppSyncEndpoint
 from ._errors import ConfigurationError
+from ._http import RealtimeAuth, SignedHTTP, lower_headers
 from ._realtime import RealtimeOptions, StateCallback
 from ._retry import RetryPolicy
-from ._transport import (
-    AppSyncIAMTransport,
-    Operation,
-    RealtimeAuth,
-    document_operation,
-)
+
+if TYPE_CHECKING:
+    from gql import GraphQLRequest
+    from graphql import DocumentNode
+
+    Query: TypeAlias = str | DocumentNode | GraphQLRequest
 
 __all__ = ["AppSyncClient"]
-
-Query = str | DocumentNode | GraphQLRequest
 
 _OPERATION_CACHE_SIZE: Final = 512
 _STOP_TIMEOUT: Final = 10.0
 
 
 class _LoopState:
-    """One event loop's connected transport and the generator that closes it."""
+    """One event loop's open HTTP path and the generator that closes it."""
 
-    __slots__ = ("keeper", "transport")
+    __slots__ = ("http", "keeper")
 
-    def __init__(
-        self, transport: AppSyncIAMTransport, keeper: AsyncGenerator[None, None]
-    ) -> None:
-        self.transport = transport
+    def __init__(self, http: SignedHTTP, keeper: AsyncGenerator[None, None]) -> None:
+        self.http = http
         self.keeper = keeper
 
 
 async def _keep_open(
-    transport: AppSyncIAMTransport,
+    http: SignedHTTP,
     states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState],
 ) -> AsyncGenerator[None, None]:
     # Suspended at ``yield`` for the loop's lifetime. ``asyncio.run`` (and
@@ -69,7 +71,7 @@ async def _keep_open(
         yield
     finally:
         states.pop(asyncio.get_running_loop(), None)
-        await transport.close()
+        await http.close()
 
 
 class _LoopThread:
@@ -137,7 +139,9 @@ class AppSyncClient:
     ``credentials`` is None (the default chain: environment, then botocore's),
     a :class:`FrozenCredentials`, a credential source or an async callable.
     See :class:`AppSyncIAMTransport` for the other arguments, and
-    :class:`RetryPolicy` for what is retried.
+    :class:`RetryPolicy` for what is retried. Errors are those of
+    ``appsync_iam`` (without the gql bases the transport adds: this class
+    never imports gql or graphql-core).
 
     .. versionadded:: 0.1.0
     """
@@ -168,7 +172,7 @@ class AppSyncClient:
         clock: Callable[[], float] = time.time,
         realtime_options: RealtimeOptions | None = None,
     ) -> None:
-        self._template = AppSyncIAMTransport(
+        self._template = SignedHTTP(
             url,
             region=region,
             credentials=credentials,
@@ -239,20 +243,20 @@ class AppSyncClient:
         :class:`HTTPStatusError` subclasses, or :class:`TransportError`
         (``.sent``) once retries are exhausted.
         """
-        if type(query) is not str and isinstance(query, GraphQLRequest):
+        if type(query) is not str and _is_gql_request(query):
             query, variables, operation_name = _unpack(query, variables, operation_name)
         operation, is_mutation = self._operation(query, operation_name)
         state = self._loops.get(asyncio.get_running_loop())
         if state is not None:
-            transport = state.transport
+            http = state.http
         else:
-            transport = await self._open_on_this_loop()
-        result = await transport.request(
+            http = await self._open_on_this_loop()
+        result = await http.request(
             operation.text,
             variables,
             operation_name=operation_name,
             is_mutation=is_mutation,
-            headers=_lower(headers) if headers else None,
+            headers=lower_headers(headers) if headers else None,
         )
         data: dict[str, Any] = result["data"]
         return data
@@ -278,14 +282,14 @@ class AppSyncClient:
                 if not r.ok:
                     failed.append((r.index, r.error))
         """
-        if isinstance(query, GraphQLRequest):
+        if _is_gql_request(query):
             query, _, operation_name = _unpack(query, None, operation_name)
         operation, is_mutation = self._operation(query, operation_name)
         text = operation.text
 
         async def call(variables: Variables) -> dict[str, Any]:
-            transport = await self._transport()
-            result = await transport.request(
+            http = await self._http()
+            result = await http.request(
                 text,
                 variables,
                 operation_name=operation_name,
@@ -314,7 +318,7 @@ class AppSyncClient:
         loop it raises :class:`RuntimeError`: await :meth:`execute_async`.
         """
         _refuse_inside_loop("execute", "await client.execute_async(...)")
-        if isinstance(query, GraphQLRequest):
+        if _is_gql_request(query):
             query, variables, operation_name = _unpack(query, variables, operation_name)
         self._operation(query, operation_name)  # syntax errors: in this thread
         runner = self._ensure_runner()
@@ -355,11 +359,11 @@ class AppSyncClient:
         Raises :class:`SubscriptionError` when AppSync rejects or ends the
         subscription. See :class:`RealtimeClient`.
         """
-        if type(query) is not str and isinstance(query, GraphQLRequest):
+        if type(query) is not str and _is_gql_request(query):
             query, variables, operation_name = _unpack(query, variables, operation_name)
         operation = self._subscription(query, operation_name)
-        transport = await self._transport()
-        events = transport.realtime.subscribe(
+        http = await self._http()
+        events = http.realtime.subscribe(
             operation.text, variables, operation_name, on_state=on_state
         )
         async with contextlib.aclosing(events):
@@ -367,17 +371,9 @@ class AppSyncClient:
                 yield data
 
     def _subscription(
-        self, query: str | DocumentNode, operation_name: str | None
+        self, query: object, operation_name: str | None
     ) -> Operation:
-        if type(query) is str:
-            operation = self._operations.get(query) or self._parse(query)
-        elif isinstance(query, DocumentNode):
-            operation = document_operation(query)
-        else:
-            raise TypeError(
-                "query must be a GraphQL string, a gql(...) request or a parsed "
-                f"DocumentNode, not {type(query).__name__}"
-            )
+        operation = self._document(query)
         if operation.kind(operation_name) != "subscription":
             raise ConfigurationError(
                 "subscribe runs subscriptions; use execute_async for queries "
@@ -388,33 +384,30 @@ class AppSyncClient:
     # --- documents ----------------------------------------------------------------
 
     def _operation(
-        self, query: str | DocumentNode, operation_name: str | None
+        self, query: object, operation_name: str | None
     ) -> tuple[Operation, bool]:
-        if type(query) is str:
-            operation = self._operations.get(query)
-            if operation is None:
-                operation = self._parse(query)
-        elif isinstance(query, DocumentNode):
-            operation = document_operation(query)
-        else:
-            raise TypeError(
-                "query must be a GraphQL string, a gql(...) request or a parsed "
-                f"DocumentNode, not {type(query).__name__}"
-            )
+        operation = self._document(query)
         kind = operation.kind(operation_name)
         if kind is None or kind == "subscription":
             _bad_operation(operation, operation_name, kind)
         return operation, kind == "mutation"
 
+    def _document(self, query: object) -> Operation:
+        if type(query) is str:
+            return self._operations.get(query) or self._parse(query)
+        if _is_document(query):
+            # The caller parsed it with graphql-core, so gql's printing
+            # helpers cost nothing more to import.
+            from ._printed import document_operation
+
+            return document_operation(query)
+        raise TypeError(
+            "query must be a GraphQL string, a gql(...) request or a parsed "
+            f"DocumentNode, not {type(query).__name__}"
+        )
+
     def _parse(self, query: str) -> Operation:
-        try:
-            document = parse(query, no_location=True)
-        except GraphQLSyntaxError as exc:
-            raise ConfigurationError(
-                f"the query is not valid GraphQL: {exc.message} "
-                f"(at {_location(exc)}); nothing was sent"
-            ) from exc
-        operation = Operation.from_document(document, query)
+        operation = parse_operation(query)  # ConfigurationError: nothing sent
         cache = self._operations
         if len(cache) >= _OPERATION_CACHE_SIZE:
             # Oldest first; execute() may race the background loop here.
@@ -425,30 +418,30 @@ class AppSyncClient:
 
     # --- per-loop sessions ---------------------------------------------------
 
-    async def _transport(self) -> AppSyncIAMTransport:
-        """This loop's connected transport (opened on first use)."""
+    async def _http(self) -> SignedHTTP:
+        """This loop's open HTTP path (opened on first use)."""
         state = self._loops.get(asyncio.get_running_loop())
         if state is not None:
-            return state.transport
+            return state.http
         return await self._open_on_this_loop()
 
-    async def _open_on_this_loop(self) -> AppSyncIAMTransport:
+    async def _open_on_this_loop(self) -> SignedHTTP:
         if self._closed:
             raise RuntimeError(
                 "this AppSyncClient is closed; create a new one (a client used "
                 "across asyncio.run calls must not be closed in between)"
             )
         loop = asyncio.get_running_loop()
-        transport = self._template.fork()
-        transport.open_session()
-        keeper = _keep_open(transport, self._loops)
+        http = self._template.fork()
+        http.open_session()
+        keeper = _keep_open(http, self._loops)
         with self._lock:
             self._forget_closed_loops()
-            self._loops[loop] = _LoopState(transport, keeper)
+            self._loops[loop] = _LoopState(http, keeper)
         # Runs the generator up to its ``yield`` without suspending, and
         # registers it with this loop's shutdown_asyncgens().
         await keeper.__anext__()
-        return transport
+        return http
 
     def _forget_closed_loops(self) -> None:
         # A loop closed without shutdown_asyncgens() cannot close its session
@@ -470,7 +463,7 @@ class AppSyncClient:
     # --- lifecycle -----------------------------------------------------------
 
     async def __aenter__(self) -> AppSyncClient:
-        await self._transport()
+        await self._http()
         return self
 
     async def __aexit__(
@@ -611,12 +604,12 @@ def _bad_operation(
     )
 
 
-def _location(exc: GraphQLSyntaxError) -> str:
-    if exc.locations:
-        line, column = exc.locations[0]
-        return f"line {line}, column {column}"
-    return "unknown position"
+def _is_gql_request(query: object) -> TypeGuard[GraphQLRequest]:
+    # Not imported here: if gql's module is not loaded, nothing is an instance.
+    module = sys.modules.get("gql.graphql_request")
+    return module is not None and isinstance(query, module.GraphQLRequest)
 
 
-def _lower(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers.items()}
+def _is_document(query: object) -> TypeGuard[DocumentNode]:
+    module = sys.modules.get("graphql.language.ast")
+    return module is not None and isinstance(query, module.DocumentNode)

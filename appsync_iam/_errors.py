@@ -5,17 +5,25 @@
     AppSyncError(Exception)
     ├─ ConfigurationError(AppSyncError, ValueError)        bad URL, region missing
     ├─ CredentialsError(AppSyncError)                      none, partial, expired
-    ├─ TransportError(AppSyncError, gql TransportError)    request did not complete
+    ├─ TransportError(AppSyncError)                        request did not complete
     │   ├─ RequestTimeout(TransportError, TimeoutError)
-    │   └─ ProtocolError(TransportError, gql TransportProtocolError)
-    ├─ HTTPStatusError(AppSyncError, gql TransportServerError)  .status .error_type
+    │   └─ ProtocolError(TransportError)                   non-JSON, bad frame
+    ├─ HTTPStatusError(AppSyncError)                       .status .error_type
     │   ├─ AuthorizationError                              401/403, signature, token
     │   └─ ThrottlingError                                 429 / throttling errorType
-    ├─ GraphQLResponseError(AppSyncError, gql TransportQueryError)  .errors .data
+    ├─ GraphQLResponseError(AppSyncError)                  .errors .data
     └─ SubscriptionError(AppSyncError)                     error frames, ka lost
 
-Each class also inherits the gql or builtin exception that callers already
-catch, so ``except TransportQueryError`` written for gql keeps working.
+The builtin bases (``ValueError``, ``TimeoutError``) are real. gql's are
+added where gql is in use: an error leaving ``AppSyncIAMTransport`` (the
+``gql.Client`` path) is also an instance of gql's matching exception
+(``TransportError``, ``TransportProtocolError``, ``TransportServerError``,
+``TransportQueryError``), so ``except TransportQueryError`` written for gql
+keeps working there. This module does not import gql: the facade's path
+(``import appsync_iam``, ``AppSyncClient``, the first request) never loads
+gql or graphql-core, which are ~180 ms of a cold start. The attributes gql's
+exceptions carry are here too (``.code``; ``.query_id``, ``.extensions``).
+
 No message built here ever contains a secret: callers pass server text
 through :func:`redact` first.
 """
@@ -25,11 +33,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
-
-from gql.transport.exceptions import TransportError as _GqlTransportError
-from gql.transport.exceptions import TransportProtocolError as _GqlProtocolError
-from gql.transport.exceptions import TransportQueryError as _GqlQueryError
-from gql.transport.exceptions import TransportServerError as _GqlServerError
 
 __all__ = [
     "AppSyncError",
@@ -64,7 +67,7 @@ class CredentialsError(AppSyncError):
     """
 
 
-class TransportError(AppSyncError, _GqlTransportError):
+class TransportError(AppSyncError):
     """The request did not complete: connect failure, reset, timeout.
 
     The HTTP session survives; whether the operation ran on the server is
@@ -81,7 +84,7 @@ class RequestTimeout(TransportError, TimeoutError):
     """No answer within the configured timeout."""
 
 
-class ProtocolError(TransportError, _GqlProtocolError):
+class ProtocolError(TransportError):
     """The server answered something that is not AppSync's protocol.
 
     A non-JSON HTTP body (an HTML 502 from a proxy, a truncated body) or a
@@ -90,7 +93,7 @@ class ProtocolError(TransportError, _GqlProtocolError):
     """
 
 
-class HTTPStatusError(AppSyncError, _GqlServerError):
+class HTTPStatusError(AppSyncError):
     """AppSync answered with an HTTP error status (4xx/5xx).
 
     The operation did not run for 4xx answers. The HTTP session survives.
@@ -105,8 +108,10 @@ class HTTPStatusError(AppSyncError, _GqlServerError):
         request_id: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, status)
+        super().__init__(message)
         self.status = status
+        #: The status again, under the name gql's ``TransportServerError`` uses.
+        self.code: int | None = status
         self.error_type = error_type
         self.request_id = request_id
         self.retry_after = retry_after
@@ -129,7 +134,7 @@ class ThrottlingError(HTTPStatusError):
     """429 or a throttling ``errorType``: AppSync did not run the operation."""
 
 
-class GraphQLResponseError(AppSyncError, _GqlQueryError):
+class GraphQLResponseError(AppSyncError):
     """HTTP 200 with GraphQL ``errors``: ``.errors`` (list) and ``.data`` (partial).
 
     The connection survives; other fields of ``.data`` may hold results.
@@ -143,9 +148,13 @@ class GraphQLResponseError(AppSyncError, _GqlQueryError):
         data: Any = None,
         request_id: str | None = None,
     ) -> None:
-        super().__init__(message, errors=list(errors), data=data)
+        super().__init__(message)
         self.errors: list[dict[str, Any]] = list(errors)
+        self.data = data
         self.request_id = request_id
+        # What gql's TransportQueryError also carries (AppSync sends neither).
+        self.extensions: Any = None
+        self.query_id: int | None = None
 
     @property
     def error_types(self) -> list[str]:

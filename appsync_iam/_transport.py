@@ -1,63 +1,38 @@
 """``AppSyncIAMTransport``: gql's aiohttp transport, signed with SigV4.
 
-One HTTP request (architecture.md, data flow): payload serialized once →
-credentials snapshot → ``signer.sign`` over exactly those bytes → aiohttp
-``post(data=bytes)`` → JSON → data, or a typed error → the retry policy
-decides (every attempt is signed afresh).
+A thin adapter: the signed request path is :class:`~._http.SignedHTTP`
+(shared with the facade, which does not import gql); this module adds gql's
+transport interface, documents printed once per gql document, and gql's
+exception bases on the errors that leave it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import copy
-import io
-import json
-import logging
-import math
 import sys
 import time
-import weakref
-from collections.abc import AsyncGenerator, Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 from gql.graphql_request import GraphQLRequest
-from gql.transport.exceptions import TransportAlreadyConnected, TransportClosed
-from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, print_ast
+from gql.transport import exceptions as gql_errors
+from graphql import ExecutionResult
 
-from ._credentials import CredentialSource, FrozenCredentials, as_credential_source
+from ._credentials import CredentialSource, FrozenCredentials
 from ._endpoint import AppSyncEndpoint
 from ._errors import (
     AppSyncError,
-    AuthorizationError,
     ConfigurationError,
     GraphQLResponseError,
     HTTPStatusError,
     ProtocolError,
-    RequestTimeout,
-    ThrottlingError,
     TransportError,
-    excerpt,
-    redact,
 )
-from ._realtime import (
-    RealtimeClient,
-    RealtimeOptions,
-    StateCallback,
-    check_realtime_options,
-)
-from ._retry import (
-    Action,
-    Attempt,
-    Failure,
-    RetryPolicy,
-    classify,
-    decide,
-    parse_http_date,
-    parse_retry_after,
-)
+from ._http import RealtimeAuth, SignedHTTP, lower_headers
+from ._printed import document_operation
+from ._realtime import RealtimeClient, RealtimeOptions, StateCallback
+from ._retry import RetryPolicy
 from ._signer import SigV4Signer
 
 
@@ -85,237 +60,55 @@ else:
 
 __all__ = ["AppSyncIAMTransport"]
 
-logger = logging.getLogger("appsync_iam.http")
-
-RealtimeAuth = Literal["subprotocol", "query"]
-
-# Compact, UTF-8, no NaN (not JSON): the bytes signed are the bytes sent.
-_ENCODER: Final = json.JSONEncoder(
-    separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
-_ASCII_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-_AUTH_ERROR_TYPES: Final = frozenset(
-    {
-        "AccessDeniedException",
-        "AuthFailure",
-        "ExpiredTokenException",
-        "IncompleteSignatureException",
-        "InvalidClientTokenId",
-        "InvalidSignatureException",
-        "MissingAuthenticationTokenException",
-        "SignatureDoesNotMatch",
-        "UnauthorizedException",
-        "UnrecognizedClientException",
-    }
-)
-_THROTTLING_MARKERS: Final = ("Throttl", "TooManyRequests", "LimitExceeded")
 _OWNED_POST_ARGS: Final = frozenset({"data", "json", "allow_redirects", "ssl"})
-_LARGE_BODY: Final = 1 << 20  # aiohttp's limit for raw bytes bodies
 
 
-def encode_payload(payload: Mapping[str, Any]) -> bytes:
-    """The request body: compact JSON in UTF-8, serialized exactly once.
+# --- errors: also gql's exceptions on this path ----------------------------------
 
-    Variables JSON cannot carry (a set, bytes, NaN, a cycle) raise
-    :class:`ConfigurationError`: nothing is sent.
+_GQL_BASES: Final[tuple[tuple[type[AppSyncError], type[Exception]], ...]] = (
+    (GraphQLResponseError, gql_errors.TransportQueryError),
+    (HTTPStatusError, gql_errors.TransportServerError),
+    (ProtocolError, gql_errors.TransportProtocolError),
+    (TransportError, gql_errors.TransportError),
+)
+_gql_twins: dict[type[AppSyncError], type[AppSyncError]] = {}
+
+
+def _gql_twin(cls: type[AppSyncError]) -> type[AppSyncError] | None:
+    """``cls`` with gql's matching exception as an extra base (None if none).
+
+    Named and shown like ``cls`` (``appsync_iam.AuthorizationError``), so
+    tracebacks and reprs read the same on both paths.
     """
+    twin = _gql_twins.get(cls)
+    if twin is None:
+        base = next((gql for ours, gql in _GQL_BASES if issubclass(cls, ours)), None)
+        if base is None or issubclass(cls, base):
+            return None
+        namespace = {
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__,
+        }
+        twin = _gql_twins[cls] = type(cls.__name__, (cls, base), namespace)
+    return twin
+
+
+@contextlib.contextmanager
+def _gql_exceptions() -> Iterator[None]:
+    """Errors leaving this block are also gql's exceptions (same object)."""
     try:
-        try:
-            return _ENCODER.encode(payload).encode()
-        except UnicodeEncodeError:  # a lone surrogate: only \u escapes survive
-            return _ASCII_ENCODER.encode(payload).encode()
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise _not_json(exc) from None
-
-
-def _not_json(exc: BaseException) -> ConfigurationError:
-    """The error for variables that cannot be serialized (the value is not shown)."""
-    return ConfigurationError(
-        f"the variables cannot be sent as JSON ({type(exc).__name__}: "
-        f"{str(exc)[:120]}); nothing was sent"
-    )
-
-
-# --- documents: printed once, operation types known ---------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """A GraphQL document's text as sent, and the type of each operation in it."""
-
-    text: str
-    kinds: Mapping[str | None, str]  # operation name (None if anonymous) → type
-
-    @classmethod
-    def from_document(cls, document: DocumentNode, text: str) -> Operation:
-        kinds: dict[str | None, str] = {}
-        for definition in document.definitions:
-            if isinstance(definition, OperationDefinitionNode):
-                name = definition.name.value if definition.name else None
-                kinds[name] = definition.operation.value
-        return cls(text, kinds)
-
-    def kind(self, operation_name: str | None) -> str | None:
-        """``"query"``, ``"mutation"``, ``"subscription"``, or None if unknown."""
-        if operation_name is not None:
-            return self.kinds.get(operation_name)
-        if len(self.kinds) == 1:
-            return next(iter(self.kinds.values()))
-        return None
-
-    def is_mutation(self, operation_name: str | None) -> bool:
-        """True if the operation is, or may be, a mutation (for retries)."""
-        kind = self.kind(operation_name)
-        if kind is None:
-            return "mutation" in self.kinds.values()
-        return kind == "mutation"
-
-
-class _PrintCache:
-    """Operation info per document object: gql re-prints on every request (~88 µs).
-
-    Keyed by identity (a DocumentNode's hash walks the whole tree) and held
-    weakly, so documents built per request do not pile up.
-    """
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[weakref.ref[DocumentNode], Operation]] = {}
-
-    def get(self, document: DocumentNode) -> Operation:
-        key = id(document)
-        entry = self._entries.get(key)
-        if entry is not None and entry[0]() is document:
-            return entry[1]
-        operation = Operation.from_document(document, print_ast(document))
-        entries = self._entries
-
-        def forget(ref: weakref.ref[DocumentNode]) -> None:
-            current = entries.get(key)
-            if current is not None and current[0] is ref:
-                del entries[key]
-
-        self._entries[key] = (weakref.ref(document, forget), operation)
-        return operation
-
-
-_documents: Final = _PrintCache()
-
-
-def document_operation(document: DocumentNode) -> Operation:
-    """The cached :class:`Operation` of a parsed document."""
-    return _documents.get(document)
-
-
-# --- responses -> typed errors ------------------------------------------------
-
-
-def _first_error(body: Any) -> tuple[str | None, str | None]:
-    """(errorType, message) of an AppSync error body, if it is one."""
-    if not isinstance(body, dict):
-        return None, None
-    errors = body.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        first = errors[0]
-        return _str_or_none(first.get("errorType")), _str_or_none(first.get("message"))
-    kind = _str_or_none(body.get("__type") or body.get("errorType"))
-    message = _str_or_none(body.get("message") or body.get("Message"))
-    return (kind.rsplit("#", 1)[-1] if kind else None), message
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _is_throttling(error_type: str | None) -> bool:
-    if not error_type:
-        return False
-    return any(marker in error_type for marker in _THROTTLING_MARKERS)
-
-
-def status_error(
-    status: int, headers: Mapping[str, str], raw: bytes
-) -> HTTPStatusError | ProtocolError:
-    """The typed error for a non-200 answer (protocol doc §1.4)."""
-    request_id = headers.get("x-amzn-RequestId")
-    header_type = headers.get("x-amzn-ErrorType")
-    if header_type:
-        header_type = header_type.split(":", 1)[0].strip() or None
-    text = raw.decode("utf-8", "replace")
-    try:
-        body = json.loads(text) if text.strip() else None
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep JSON
-        if status >= 500 or status < 300:
-            return ProtocolError(
-                f"HTTP {status} answer is not JSON: {excerpt(text, 120)}", sent=True
-            )
-        body = None
-    body_type, message = _first_error(body)
-    error_type = body_type or header_type
-    if 300 <= status < 400:
-        location = excerpt(headers.get("Location", "?"), 120)
-        message = f"redirect to {location} not followed (a signed request stays put)"
-    elif message is None:
-        message = excerpt(text, 120) if text.strip() and body is None else "no message"
-    else:
-        message = excerpt(message)
-    retry_after = parse_retry_after(
-        headers.get("Retry-After"), parse_http_date(headers.get("Date"))
-    )
-    cls: type[HTTPStatusError] = HTTPStatusError
-    if status == 429 or _is_throttling(error_type):
-        cls = ThrottlingError
-    elif status in (401, 403) or error_type in _AUTH_ERROR_TYPES:
-        cls = AuthorizationError
-    elif status == 400 and "Signature" in message:  # skew as BadRequestException
-        cls = AuthorizationError
-    return cls(
-        message,
-        status=status,
-        error_type=error_type,
-        request_id=request_id,
-        retry_after=retry_after,
-    )
-
-
-def graphql_error(result: dict[str, Any], request_id: str | None) -> AppSyncError:
-    """The error for an HTTP 200 answer with ``errors`` (partial ``data`` kept)."""
-    errors = result["errors"]
-    if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
-        return ProtocolError(f"malformed 'errors' in answer: {excerpt(str(errors))}")
-    first = errors[0]
-    message = excerpt(str(first.get("message", "GraphQL error")))
-    if first.get("errorType"):
-        message = f"{first['errorType']}: {message}"
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more)"
-    return GraphQLResponseError(
-        message, errors=errors, data=result.get("data"), request_id=request_id
-    )
-
-
-def transport_error(exc: BaseException, timeout: float | None) -> TransportError:
-    """Our error for an aiohttp/asyncio failure; ``sent`` when it may have run."""
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return RequestTimeout(f"connect timed out: {redact(str(exc))}", sent=False)
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return RequestTimeout(f"no answer within {timeout} s", sent=True)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return TransportError(f"cannot connect: {redact(str(exc))}", sent=False)
-    detail = redact(str(exc)) or "connection closed"
-    return TransportError(f"{type(exc).__name__}: {detail}", sent=True)
+        yield
+    except AppSyncError as error:
+        twin = _gql_twin(type(error))
+        if twin is not None:
+            # Same layout (the twin adds only a pure-Python base): the object,
+            # its traceback and cause are kept; only its class gains gql's.
+            error.__class__ = twin
+        raise
 
 
 # --- the transport ----------------------------------------------------------------
-
-
-class _SkewClock:
-    """The clock seam plus the offset learned from AppSync (shared by forks)."""
-
-    __slots__ = ("clock", "offset")
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self.clock = clock
-        self.offset = 0.0
 
 
 class AppSyncIAMTransport(AIOHTTPTransport):
@@ -337,13 +130,20 @@ class AppSyncIAMTransport(AIOHTTPTransport):
     (``extra_args={"headers": ...}``) are sent and signed.
 
     Results and errors under ``gql.Client``: GraphQL ``errors`` in an HTTP 200
-    answer raise :class:`GraphQLResponseError` from the transport. It *is* a
-    gql ``TransportQueryError`` (same ``.errors`` and ``.data``, plus
-    ``.request_id``), which is what ``gql.Client`` itself would raise, so
-    ``except TransportQueryError`` keeps working. HTTP errors raise
-    :class:`HTTPStatusError` subclasses (``.status``, ``.error_type``,
-    ``.request_id``), a non-JSON answer :class:`ProtocolError`, a failed or
-    timed-out request :class:`TransportError` (``.sent``).
+    answer raise :class:`GraphQLResponseError` from the transport (``.errors``,
+    ``.data``, ``.request_id``); HTTP errors raise :class:`HTTPStatusError`
+    subclasses (``.status``, ``.error_type``, ``.request_id``), a non-JSON
+    answer :class:`ProtocolError`, a failed or timed-out request
+    :class:`TransportError` (``.sent``). Every error leaving this transport is
+    also an instance of gql's matching exception (``TransportQueryError``,
+    ``TransportServerError``, ``TransportProtocolError``, ``TransportError``),
+    which is what gql's own transports raise, so ``except
+    TransportQueryError`` keeps working and gql's reconnecting sessions do
+    not retry GraphQL errors. (``AppSyncClient`` raises the same classes
+    without the gql bases: it never imports gql.)
+
+    The signing, sending and retrying are :class:`SignedHTTP`'s, shared with
+    ``AppSyncClient``; this class adapts them to gql's transport interface.
 
     AppSync accepts no batched requests, so ``execute_batch`` raises, and file
     uploads are not supported.
@@ -387,30 +187,25 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         client_session_args: dict[str, Any] | None = None,
         realtime_options: RealtimeOptions | None = None,
     ) -> None:
-        endpoint = AppSyncEndpoint.from_url(
-            url, region=region, realtime_url=realtime_url
-        )
-        _check_options(realtime_auth, timeout, max_connections, retry)
-        super().__init__(
-            endpoint.graphql_url,
-            ssl_close_timeout=2,
+        http = SignedHTTP(
+            url,
+            region=region,
+            credentials=credentials,
+            profile=profile,
+            realtime_url=realtime_url,
+            realtime_auth=realtime_auth,
+            timeout=timeout,
+            retry=retry,
+            clock=clock,
+            headers=headers,
+            max_connections=max_connections,
             client_session_args=client_session_args,
+            realtime_options=realtime_options,
         )
-        self.endpoint: AppSyncEndpoint = endpoint
-        self.credentials: CredentialSource = as_credential_source(
-            credentials, profile=profile
+        self._http = http
+        super().__init__(
+            http.url, ssl_close_timeout=2, client_session_args=client_session_args
         )
-        self.signer = SigV4Signer(endpoint.region)
-        self.retry: RetryPolicy = retry if retry is not None else RetryPolicy()
-        self.realtime_auth: RealtimeAuth = realtime_auth
-        self.request_timeout = float(timeout)
-        self.max_connections = max_connections
-        self._skew = _SkewClock(clock)
-        self._base_headers: dict[str, str] = {"content-type": "application/json"}
-        self._base_headers.update(_lower(headers))
-        self._refresh_lock: asyncio.Lock | None = None
-        self._realtime: RealtimeClient | None = None
-        self._realtime_options = check_realtime_options(realtime_options)
 
     def __repr__(self) -> str:
         return (
@@ -418,17 +213,57 @@ class AppSyncIAMTransport(AIOHTTPTransport):
             f"region={self.endpoint.region!r})"
         )
 
+    # gql's AIOHTTPTransport keeps its session in ``self.session``; here it is
+    # the SignedHTTP's, so both always agree.
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The aiohttp session (None until connected)."""
+        return self._http.session
+
+    @session.setter
+    def session(self, session: aiohttp.ClientSession | None) -> None:
+        self._http.session = session
+
+    @property
+    def endpoint(self) -> AppSyncEndpoint:
+        """The API's URLs and region."""
+        return self._http.endpoint
+
+    @property
+    def credentials(self) -> CredentialSource:
+        """The credential source every request is signed with."""
+        return self._http.credentials
+
+    @property
+    def signer(self) -> SigV4Signer:
+        """The SigV4 signer (region and service ``appsync``)."""
+        return self._http.signer
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy of every request."""
+        return self._http.retry
+
+    @property
+    def realtime_auth(self) -> RealtimeAuth:
+        """Where real-time connections carry their auth: header or query."""
+        return self._http.realtime_auth
+
+    @property
+    def request_timeout(self) -> float:
+        """Seconds per attempt (connect + answer)."""
+        return self._http.request_timeout
+
     # --- what the real-time connection (and tests) build on ---------------------
 
     def now(self) -> float:
         """Epoch seconds to sign with: the clock plus the learned AppSync offset."""
-        skew = self._skew
-        return skew.clock() + skew.offset
+        return self._http.now()
 
     @property
     def clock_offset(self) -> float:
         """Seconds added to the local clock, learned from a skew rejection."""
-        return self._skew.offset
+        return self._http.clock_offset
 
     def sign_request(
         self,
@@ -436,58 +271,26 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         credentials: FrozenCredentials,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
-        """The headers of one signed POST of ``body`` to the GraphQL URL (pure).
+        """The headers of one signed POST of ``body`` to the GraphQL URL (pure)."""
+        return self._http.sign_request(body, credentials, headers)
 
-        Every attempt is signed here, afresh. No x-amz-content-sha256: AppSync
-        does not need it, and neither botocore nor amplify sends it (protocol
-        doc §1.3).
-        """
-        base = self._base_headers if not headers else {**self._base_headers, **headers}
-        return self.signer.sign(
-            "POST",
-            self.url,
-            base,
-            body,
-            credentials,
-            now=self.now(),
-            include_content_sha256=False,
-        )
+    def learn_clock_offset(self, offset: float) -> None:
+        """Sign with ``offset`` seconds added to the clock from now on."""
+        self._http.learn_clock_offset(offset)
 
     # --- lifecycle ------------------------------------------------------------------
 
     async def connect(self) -> None:
         """Open the aiohttp session (``gql.Client`` calls this)."""
         if self.session is not None:
-            raise TransportAlreadyConnected("Transport is already connected")
+            raise gql_errors.TransportAlreadyConnected(
+                "Transport is already connected"
+            )
         self.open_session()
 
     def open_session(self) -> aiohttp.ClientSession:
         """Create the session now, on the running loop (no await: no race)."""
-        args: dict[str, Any] = {
-            "connector": aiohttp.TCPConnector(limit=self.max_connections),
-            "timeout": aiohttp.ClientTimeout(total=self.request_timeout),
-            # AppSync sets no cookies; skip the jar's work on every request.
-            "cookie_jar": aiohttp.DummyCookieJar(),
-        }
-        if self.client_session_args:
-            args.update(self.client_session_args)
-        logger.debug("Opening HTTP session to %s", self.url)
-        session = aiohttp.ClientSession(**args)
-        self.session = session
-        self._refresh_lock = asyncio.Lock()
-        return session
-
-    def fork(self) -> AppSyncIAMTransport:
-        """An unconnected twin sharing credentials, signer and clock offset.
-
-        The facade keeps one per event loop: an aiohttp session belongs to the
-        loop it was created on.
-        """
-        twin = copy.copy(self)
-        twin.session = None
-        twin._refresh_lock = None
-        twin._realtime = None
-        return twin
+        return self._http.open_session()
 
     @property
     def realtime(self) -> RealtimeClient:
@@ -495,15 +298,11 @@ class AppSyncIAMTransport(AIOHTTPTransport):
 
         Closed with the transport; see :class:`RealtimeClient`.
         """
-        if self._realtime is None:
-            self._realtime = RealtimeClient(self, **self._realtime_options)
-        return self._realtime
+        return self._http.realtime
 
     async def close(self) -> None:
         """Close the real-time connections, then the HTTP session."""
-        realtime, self._realtime = self._realtime, None
-        if realtime is not None:
-            await realtime.close()
+        await self._http.close_realtime()
         await super().close()
 
     # --- gql's transport interface ------------------------------------------------
@@ -518,27 +317,59 @@ class AppSyncIAMTransport(AIOHTTPTransport):
         """Send one signed request; raise a typed error (see the class docs)."""
         if upload_files:
             raise ConfigurationError("AppSync does not accept file uploads")
+        if self.session is None:
+            raise gql_errors.TransportClosed("Transport is not connected")
         operation = document_operation(request.document)
         headers: dict[str, str] | None = None
         post_args: dict[str, Any] | None = None
         if extra_args:
             post_args = dict(extra_args)
-            headers = _lower(post_args.pop("headers", None)) or None
+            headers = lower_headers(post_args.pop("headers", None)) or None
             owned = _OWNED_POST_ARGS.intersection(post_args)
             if owned:
                 raise ConfigurationError(
                     f"extra_args may not set {sorted(owned)}: the transport owns them"
                 )
-        result = await self.request(
-            operation.text,
-            request.variable_values,
-            operation_name=request.operation_name,
-            is_mutation=operation.is_mutation(request.operation_name),
-            headers=headers,
-            extensions=request.extensions,
-            post_args=post_args,
-        )
+        with _gql_exceptions():
+            try:
+                result = await self._http.request(
+                    operation.text,
+                    request.variable_values,
+                    operation_name=request.operation_name,
+                    is_mutation=operation.is_mutation(request.operation_name),
+                    headers=headers,
+                    extensions=request.extensions,
+                    post_args=post_args,
+                )
+            finally:
+                self.response_headers = self._http.response_headers  # type: ignore[assignment]
         return ExecutionResult(data=result["data"], extensions=result.get("extensions"))
+
+    async def request(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        operation_name: str | None = None,
+        is_mutation: bool = True,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """POST one GraphQL request (``query`` sent as written) with retries.
+
+        The answer's JSON object; ``headers`` must have lowercase names and
+        ``is_mutation`` decides what is safe to retry. Errors as in the class
+        docs.
+        """
+        if self.session is None:
+            raise gql_errors.TransportClosed("Transport is not connected")
+        with _gql_exceptions():
+            return await self._http.request(
+                query,
+                variables,
+                operation_name=operation_name,
+                is_mutation=is_mutation,
+                headers=headers,
+            )
 
     async def execute_batch(
         self, reqs: list[GraphQLRequest], *args: Any, **kwargs: Any
@@ -572,197 +403,8 @@ class AppSyncIAMTransport(AIOHTTPTransport):
             request.operation_name,
             on_state=on_state,
         )
-        async with contextlib.aclosing(frames):
-            async for frame in frames:
-                errors: Any = list(frame.errors) or None
-                yield ExecutionResult(data=frame.data, errors=errors)
-
-    # --- the hot path -----------------------------------------------------------------
-
-    async def request(
-        self,
-        query: str,
-        variables: Mapping[str, Any] | None = None,
-        *,
-        operation_name: str | None = None,
-        is_mutation: bool = True,
-        headers: Mapping[str, str] | None = None,
-        extensions: Mapping[str, Any] | None = None,
-        post_args: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """POST one GraphQL request with retries; the answer's JSON object.
-
-        ``headers`` must have lowercase names. Raises the typed errors of the
-        class docs; ``is_mutation`` decides what is safe to retry.
-        """
-        session = self.session
-        if session is None:
-            raise TransportClosed("Transport is not connected")
-        payload: dict[str, Any] = {"query": query}
-        if operation_name:
-            payload["operationName"] = operation_name
-        if variables:
-            payload["variables"] = variables
-        if extensions:
-            payload["extensions"] = extensions
-        body = encode_payload(payload)
-        extra = post_args or {}
-        attempt, refreshed, skewed, started = 1, False, False, time.monotonic()
-        while True:
-            credentials = await self.credentials.get_frozen()
-            signed = self.sign_request(body, credentials, headers)
-            try:
-                return await self._attempt(session, body, signed, extra)
-            except _Retryable as failed:
-                state = Attempt(
-                    failure=failed.failure,
-                    attempt=attempt,
-                    elapsed=time.monotonic() - started,
-                    is_mutation=is_mutation,
-                    local_time=self._skew.clock(),
-                    server_time=failed.server_time,
-                    message=str(failed.error.args[0]) if failed.error.args else "",
-                    retry_after=getattr(failed.error, "retry_after", None),
-                    refreshed=refreshed,
-                    skew_corrected=skewed,
-                )
-                decision = decide(state, self.retry)
-                action = decision.action
-                if action is Action.RAISE:
-                    raise failed.error from failed.error.__cause__
-                if action is Action.RETRY:
-                    attempt += 1
-                    logger.debug(
-                        "Retrying %s in %.3f s (attempt %d of %d): %s",
-                        operation_name or "operation",
-                        decision.delay,
-                        attempt,
-                        self.retry.max_attempts,
-                        failed.error,
-                    )
-                    await asyncio.sleep(decision.delay)
-                elif action is Action.REFRESH_CREDENTIALS:
-                    refreshed = True
-                    if not await self._refresh_after_rejection(credentials):
-                        # The source has nothing newer: a retry would be
-                        # rejected the same way.
-                        raise failed.error from failed.error.__cause__
-                else:
-                    skewed = True
-                    self.learn_clock_offset(decision.offset)
-
-    async def _attempt(
-        self,
-        session: aiohttp.ClientSession,
-        body: bytes,
-        signed: dict[str, str],
-        extra: dict[str, Any],
-    ) -> dict[str, Any]:
-        # aiohttp warns (ResourceWarning) about raw bytes over 1 MiB: it would
-        # write them in one go. A BytesIO of the same bytes is written in chunks.
-        data = body if len(body) <= _LARGE_BODY else io.BytesIO(body)
-        try:
-            async with session.post(
-                self.url, data=data, headers=signed, allow_redirects=False, **extra
-            ) as response:
-                raw = await response.read()
-                status = response.status
-                headers = response.headers
-        except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:
-            failed = transport_error(exc, self.request_timeout)
-            failed.__cause__ = exc
-            raise _Retryable(failed, classify(failed), None) from None
-        self.response_headers = headers
-        if 200 <= status < 300:
-            try:
-                result = json.loads(raw)
-            except (ValueError, RecursionError):  # RecursionError: absurdly deep
-                result = None
-            if type(result) is dict:
-                if result.get("errors"):
-                    raise graphql_error(result, headers.get("x-amzn-RequestId"))
-                if type(result.get("data")) is dict:
-                    return result
-            error: AppSyncError = ProtocolError(
-                "answer is not a GraphQL result: "
-                f"{excerpt(raw.decode('utf-8', 'replace'), 120)}",
-                sent=True,
-            )
-        else:
-            error = status_error(status, headers, raw)
-        failure = classify(error)
-        if failure is Failure.FATAL:
-            raise error
-        server_time = parse_http_date(headers.get("Date"))
-        raise _Retryable(error, failure, server_time)
-
-    async def _refresh_after_rejection(self, rejected: FrozenCredentials) -> bool:
-        """Make sure the next attempt signs with credentials other than ``rejected``.
-
-        Many requests fail at once with the same expired or revoked
-        credentials: one refresh serves them all. False when the source has
-        nothing newer (static keys), so retrying is pointless.
-        """
-        lock = self._refresh_lock or asyncio.Lock()
-        async with lock:
-            current = await self.credentials.get_frozen()
-            if current == rejected:
-                logger.info(
-                    "Credentials of %s were rejected (expired or unknown); "
-                    "refreshing them",
-                    rejected.access_key,
-                )
-                current = await self.credentials.refresh()
-            return current != rejected
-
-    def learn_clock_offset(self, offset: float) -> None:
-        """Sign with ``offset`` seconds added to the clock from now on.
-
-        Called when AppSync rejects a signature as expired or not yet current
-        (over HTTP, or on a real-time handshake); see :attr:`clock_offset`.
-        """
-        if abs(offset - self._skew.offset) >= 1.0:
-            logger.warning(
-                "Clock skew: AppSync's clock is %+.0f s from ours; signing with "
-                "that offset from now on",
-                offset,
-            )
-        self._skew.offset = offset
-
-
-class _Retryable(Exception):
-    """Internal: a failed attempt the retry policy looks at."""
-
-    def __init__(
-        self, error: AppSyncError, failure: Failure, server_time: float | None
-    ) -> None:
-        super().__init__()
-        self.error = error
-        self.failure = failure
-        self.server_time = server_time
-
-
-def _lower(headers: Mapping[str, str] | None) -> dict[str, str]:
-    return {name.lower(): value for name, value in (headers or {}).items()}
-
-
-def _check_options(
-    realtime_auth: str, timeout: float, max_connections: int, retry: object
-) -> None:
-    if realtime_auth not in ("subprotocol", "query"):
-        raise ConfigurationError(
-            f"realtime_auth must be 'subprotocol' or 'query', not {realtime_auth!r}"
-        )
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, (int, float))
-        or not math.isfinite(timeout)
-        or timeout <= 0
-    ):
-        raise ConfigurationError(
-            f"timeout must be a positive, finite number of seconds, not {timeout!r}"
-        )
-    if max_connections < 1:
-        raise ConfigurationError("max_connections must be at least 1")
-    if retry is not None and not isinstance(retry, RetryPolicy):
-        raise ConfigurationError("retry must be a RetryPolicy or None")
+        with _gql_exceptions():
+            async with contextlib.aclosing(frames):
+                async for frame in frames:
+                    errors: Any = list(frame.errors) or None
+                    yield ExecutionResult(data=frame.data, errors=errors)

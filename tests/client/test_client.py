@@ -78,7 +78,7 @@ class TestDocuments:
             (GET_ROOM + "\n" + POST, None, "operation_name"),
             (GET_ROOM, "Nope", "not in the document"),
             ("subscription { onRoomCreated { id } }", None, "subscribe"),
-            ("fragment F on Room { id }", None, "no query"),
+            ("fragment F on Room { id }", None, "no operation"),
             ("query {", None, "not valid GraphQL"),
         ],
     )
@@ -105,12 +105,17 @@ class TestDocuments:
         query = "# list them\nquery   {\n  listRooms { items { id } }  # all\n}"
         assert await client.execute_async(query) == {"listRooms": {"items": []}}
 
-    async def test_graphql_error_is_gql_compatible(self, client: AppSyncClient) -> None:
-        """GraphQLResponseError is gql's TransportQueryError."""
-        from gql.transport.exceptions import TransportQueryError
-
-        with pytest.raises(TransportQueryError):
+    async def test_graphql_error_carries_gql_attributes(
+        self, client: AppSyncClient
+    ) -> None:
+        """The facade's errors are appsync_iam's (gql's bases are the transport's),
+        with the attributes gql's TransportQueryError has."""
+        with pytest.raises(GraphQLResponseError) as info:
             await client.execute_async("query { nope }")
+        error = info.value
+        assert type(error) is GraphQLResponseError
+        assert error.errors and error.data is None
+        assert error.extensions is None and error.query_id is None
 
     async def test_per_call_headers(self, client: AppSyncClient) -> None:
         """Per-call headers (signed) do not break verification."""

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import pytest
 from gql import Client, GraphQLRequest, gql
+from gql.transport import exceptions as gql_errors
 from gql.transport.exceptions import TransportQueryError
 from graphql import GraphQLError
 
 from appsync_iam import (
+    AppSyncClient,
     AppSyncIAMTransport,
+    AuthorizationError,
     ConfigurationError,
+    FrozenCredentials,
     GraphQLResponseError,
+    HTTPStatusError,
+    ProtocolError,
     ThrottlingError,
+    TransportError,
 )
-from appsync_iam._transport import document_operation
+from appsync_iam._printed import document_operation
 from appsync_iam.emulator import AppSyncEmulator
 
-from .conftest import FAST_RETRY, GET_ROOM, NO_RETRY, POST, mutations
+from .conftest import FAST_RETRY, GET_ROOM, NO_RETRY, POST, Scripted, mutations
 
 
 def transport_for(emulator: AppSyncEmulator, **kwargs: object) -> AppSyncIAMTransport:
@@ -25,6 +32,73 @@ def transport_for(emulator: AppSyncEmulator, **kwargs: object) -> AppSyncIAMTran
         credentials=emulator.credentials,
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+class TestGqlExceptionBases:
+    """Errors leaving the transport are also gql's; the facade's are not."""
+
+    async def test_every_kind_is_also_gqls(self, emulator: AppSyncEmulator) -> None:
+        """Auth, throttling, protocol and connect failures: both trees at once."""
+        wrong = FrozenCredentials("AKIDEXAMPLE", "not-the-secret")
+        cases: list[tuple[AppSyncIAMTransport, type[Exception], type[Exception]]] = [
+            (
+                AppSyncIAMTransport(emulator.url, credentials=wrong, retry=NO_RETRY),
+                AuthorizationError,
+                gql_errors.TransportServerError,
+            ),
+            (
+                AppSyncIAMTransport(
+                    "http://127.0.0.1:9/graphql",
+                    region="us-east-1",
+                    credentials=emulator.credentials,
+                    retry=NO_RETRY,
+                ),
+                TransportError,
+                gql_errors.TransportError,
+            ),
+        ]
+        for transport, ours, theirs in cases:
+            async with Client(transport=transport) as session:
+                with pytest.raises(ours) as info:
+                    await session.execute(
+                        GraphQLRequest(GET_ROOM, variable_values={"id": "1"})
+                    )
+            error = info.value
+            assert isinstance(error, theirs)
+            assert type(error).__name__ == ours.__name__
+            assert type(error).__module__ == "appsync_iam"
+            assert f"appsync_iam.{ours.__name__}" in repr(type(error))
+
+    async def test_protocol_error(self, scripted: Scripted) -> None:
+        """A proxy's HTML page is a ProtocolError and gql's TransportProtocolError."""
+        scripted.replies.append((502, {"Content-Type": "text/html"}, b"<html>"))
+        transport = AppSyncIAMTransport(
+            scripted.url,
+            region="us-east-1",
+            credentials=FrozenCredentials("AKIDEXAMPLE", "s"),
+            retry=NO_RETRY,
+        )
+        async with Client(transport=transport) as session:
+            with pytest.raises(ProtocolError) as info:
+                await session.execute(
+                    GraphQLRequest(GET_ROOM, variable_values={"id": "1"})
+                )
+        assert isinstance(info.value, gql_errors.TransportProtocolError)
+        assert "<html>" in str(info.value)
+
+    async def test_facade_errors_have_no_gql_base(
+        self, emulator: AppSyncEmulator
+    ) -> None:
+        """AppSyncClient raises the plain classes (it never imports gql)."""
+        emulator.faults.throttle_rate = 1.0
+        async with AppSyncClient(
+            emulator.url, credentials=emulator.credentials, retry=NO_RETRY
+        ) as client:
+            with pytest.raises(ThrottlingError) as info:
+                await client.execute_async(GET_ROOM, {"id": "1"})
+        assert type(info.value) is ThrottlingError
+        assert not isinstance(info.value, gql_errors.TransportError)
+        assert isinstance(info.value, HTTPStatusError) and info.value.code == 429
 
 
 class TestUnderGqlClient:
@@ -76,6 +150,7 @@ class TestUnderGqlClient:
             with pytest.raises(ThrottlingError) as info:
                 await s.execute(GraphQLRequest(GET_ROOM, variable_values={"id": "x"}))
         assert info.value.code == 429
+        assert isinstance(info.value, gql_errors.TransportServerError)
 
     async def test_retries_under_gql(self, emulator: AppSyncEmulator) -> None:
         """Throttled requests are retried under gql's Client too."""

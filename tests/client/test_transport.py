@@ -590,7 +590,7 @@ class TestTransportSurface:
 
     def test_payload_is_compact_json(self) -> None:
         """The body encoder is compact, UTF-8, and survives lone surrogates."""
-        from appsync_iam._transport import encode_payload
+        from appsync_iam._http import encode_payload
 
         assert encode_payload({"a": "é", "b": [1, 2]}) == '{"a":"é","b":[1,2]}'.encode()
         assert json.loads(encode_payload({"s": "\ud800"})) == {"s": "\ud800"}

@@ -639,7 +639,7 @@ DOCUMENTS = [
         "fragment-only",
         on_emulator("fragment F on Room { id }"),
         ConfigurationError,
-        "no query or mutation",
+        "no operation to run",
     ),
     Case(
         "unknown-field",

@@ -1,0 +1,552 @@
+"""The signed HTTP path, without gql: what every request goes through.
+
+One HTTP request (architecture.md, data flow): payload serialized once →
+credentials snapshot → ``signer.sign`` over exactly those bytes → aiohttp
+``post(data=bytes)`` → JSON → data, or a typed error → the retry policy
+decides (every attempt is signed afresh).
+
+:class:`SignedHTTP` is shared by the facade (``AppSyncClient``, one per event
+loop) and by gql's ``AppSyncIAMTransport`` (which wraps one). It imports
+neither gql nor graphql-core: a Lambda cold start that only uses the facade
+never loads them (~180 ms, more than the whole rest of the library).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import io
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Literal
+
+import aiohttp
+
+from ._credentials import CredentialSource, FrozenCredentials, as_credential_source
+from ._endpoint import AppSyncEndpoint
+from ._errors import (
+    AppSyncError,
+    AuthorizationError,
+    ConfigurationError,
+    GraphQLResponseError,
+    HTTPStatusError,
+    ProtocolError,
+    RequestTimeout,
+    ThrottlingError,
+    TransportError,
+    excerpt,
+    redact,
+)
+from ._realtime import RealtimeClient, RealtimeOptions, check_realtime_options
+from ._retry import (
+    Action,
+    Attempt,
+    Failure,
+    RetryPolicy,
+    classify,
+    decide,
+    parse_http_date,
+    parse_retry_after,
+)
+from ._signer import SigV4Signer
+
+__all__ = ["RealtimeAuth", "SignedHTTP", "encode_payload", "lower_headers"]
+
+logger = logging.getLogger("appsync_iam.http")
+
+RealtimeAuth = Literal["subprotocol", "query"]
+
+# Compact, UTF-8, no NaN (not JSON): the bytes signed are the bytes sent.
+_ENCODER: Final = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+_ASCII_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_AUTH_ERROR_TYPES: Final = frozenset(
+    {
+        "AccessDeniedException",
+        "AuthFailure",
+        "ExpiredTokenException",
+        "IncompleteSignatureException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "MissingAuthenticationTokenException",
+        "SignatureDoesNotMatch",
+        "UnauthorizedException",
+        "UnrecognizedClientException",
+    }
+)
+_THROTTLING_MARKERS: Final = ("Throttl", "TooManyRequests", "LimitExceeded")
+_OWNED_POST_ARGS: Final = frozenset({"data", "json", "allow_redirects", "ssl"})
+_LARGE_BODY: Final = 1 << 20  # aiohttp's limit for raw bytes bodies
+
+
+def encode_payload(payload: Mapping[str, Any]) -> bytes:
+    """The request body: compact JSON in UTF-8, serialized exactly once.
+
+    Variables JSON cannot carry (a set, bytes, NaN, a cycle) raise
+    :class:`ConfigurationError`: nothing is sent.
+    """
+    try:
+        try:
+            return _ENCODER.encode(payload).encode()
+        except UnicodeEncodeError:  # a lone surrogate: only \u escapes survive
+            return _ASCII_ENCODER.encode(payload).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _not_json(exc) from None
+
+
+def _not_json(exc: BaseException) -> ConfigurationError:
+    """The error for variables that cannot be serialized (the value is not shown)."""
+    return ConfigurationError(
+        f"the variables cannot be sent as JSON ({type(exc).__name__}: "
+        f"{str(exc)[:120]}); nothing was sent"
+    )
+
+
+# --- responses -> typed errors ------------------------------------------------
+
+
+def _first_error(body: Any) -> tuple[str | None, str | None]:
+    """(errorType, message) of an AppSync error body, if it is one."""
+    if not isinstance(body, dict):
+        return None, None
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        return _str_or_none(first.get("errorType")), _str_or_none(first.get("message"))
+    kind = _str_or_none(body.get("__type") or body.get("errorType"))
+    message = _str_or_none(body.get("message") or body.get("Message"))
+    return (kind.rsplit("#", 1)[-1] if kind else None), message
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _is_throttling(error_type: str | None) -> bool:
+    if not error_type:
+        return False
+    return any(marker in error_type for marker in _THROTTLING_MARKERS)
+
+
+def status_error(
+    status: int, headers: Mapping[str, str], raw: bytes
+) -> HTTPStatusError | ProtocolError:
+    """The typed error for a non-200 answer (protocol doc §1.4)."""
+    request_id = headers.get("x-amzn-RequestId")
+    header_type = headers.get("x-amzn-ErrorType")
+    if header_type:
+        header_type = header_type.split(":", 1)[0].strip() or None
+    text = raw.decode("utf-8", "replace")
+    try:
+        body = json.loads(text) if text.strip() else None
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep JSON
+        if status >= 500 or status < 300:
+            return ProtocolError(
+                f"HTTP {status} answer is not JSON: {excerpt(text, 120)}", sent=True
+            )
+        body = None
+    body_type, message = _first_error(body)
+    error_type = body_type or header_type
+    if 300 <= status < 400:
+        location = excerpt(headers.get("Location", "?"), 120)
+        message = f"redirect to {location} not followed (a signed request stays put)"
+    elif message is None:
+        message = excerpt(text, 120) if text.strip() and body is None else "no message"
+    else:
+        message = excerpt(message)
+    retry_after = parse_retry_after(
+        headers.get("Retry-After"), parse_http_date(headers.get("Date"))
+    )
+    cls: type[HTTPStatusError] = HTTPStatusError
+    if status == 429 or _is_throttling(error_type):
+        cls = ThrottlingError
+    elif status in (401, 403) or error_type in _AUTH_ERROR_TYPES:
+        cls = AuthorizationError
+    elif status == 400 and "Signature" in message:  # skew as BadRequestException
+        cls = AuthorizationError
+    return cls(
+        message,
+        status=status,
+        error_type=error_type,
+        request_id=request_id,
+        retry_after=retry_after,
+    )
+
+
+def graphql_error(result: dict[str, Any], request_id: str | None) -> AppSyncError:
+    """The error for an HTTP 200 answer with ``errors`` (partial ``data`` kept)."""
+    errors = result["errors"]
+    if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
+        return ProtocolError(f"malformed 'errors' in answer: {excerpt(str(errors))}")
+    first = errors[0]
+    message = excerpt(str(first.get("message", "GraphQL error")))
+    if first.get("errorType"):
+        message = f"{first['errorType']}: {message}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more)"
+    return GraphQLResponseError(
+        message, errors=errors, data=result.get("data"), request_id=request_id
+    )
+
+
+def transport_error(exc: BaseException, timeout: float | None) -> TransportError:
+    """Our error for an aiohttp/asyncio failure; ``sent`` when it may have run."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return RequestTimeout(f"connect timed out: {redact(str(exc))}", sent=False)
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return RequestTimeout(f"no answer within {timeout} s", sent=True)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return TransportError(f"cannot connect: {redact(str(exc))}", sent=False)
+    detail = redact(str(exc)) or "connection closed"
+    return TransportError(f"{type(exc).__name__}: {detail}", sent=True)
+
+
+# --- the signed request path ----------------------------------------------------
+
+
+class _SkewClock:
+    """The clock seam plus the offset learned from AppSync (shared by forks)."""
+
+    __slots__ = ("clock", "offset")
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.offset = 0.0
+
+
+class SignedHTTP:
+    """Signed POSTs to one AppSync API over one aiohttp session, with retries.
+
+    Holds the endpoint, credential source, signer, retry policy and learned
+    clock offset; :meth:`fork` makes a twin sharing them (the credentials'
+    single-flight refresh and the clock offset included) for another event
+    loop, since an aiohttp session belongs to the loop it was created on.
+    Also what :class:`RealtimeClient` signs its connections with.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        region: str | None = None,
+        credentials: object = None,
+        profile: str | None = None,
+        realtime_url: str | None = None,
+        realtime_auth: RealtimeAuth = "subprotocol",
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        headers: Mapping[str, str] | None = None,
+        max_connections: int = 100,
+        client_session_args: dict[str, Any] | None = None,
+        realtime_options: RealtimeOptions | None = None,
+    ) -> None:
+        endpoint = AppSyncEndpoint.from_url(
+            url, region=region, realtime_url=realtime_url
+        )
+        _check_options(realtime_auth, timeout, max_connections, retry)
+        self.endpoint: AppSyncEndpoint = endpoint
+        self.url: str = endpoint.graphql_url
+        self.credentials: CredentialSource = as_credential_source(
+            credentials, profile=profile
+        )
+        self.signer = SigV4Signer(endpoint.region)
+        self.retry: RetryPolicy = retry if retry is not None else RetryPolicy()
+        self.realtime_auth: RealtimeAuth = realtime_auth
+        self.request_timeout = float(timeout)
+        self.max_connections = max_connections
+        self.client_session_args = client_session_args
+        self.session: aiohttp.ClientSession | None = None
+        self.response_headers: Mapping[str, str] | None = None
+        self._skew = _SkewClock(clock)
+        self._base_headers: dict[str, str] = {"content-type": "application/json"}
+        self._base_headers.update(lower_headers(headers))
+        self._refresh_lock: asyncio.Lock | None = None
+        self._realtime: RealtimeClient | None = None
+        self._realtime_options = check_realtime_options(realtime_options)
+
+    def __repr__(self) -> str:
+        return (
+            f"SignedHTTP(url={self.endpoint.graphql_url!r}, "
+            f"region={self.endpoint.region!r})"
+        )
+
+    # --- signing ----------------------------------------------------------------
+
+    def now(self) -> float:
+        """Epoch seconds to sign with: the clock plus the learned AppSync offset."""
+        skew = self._skew
+        return skew.clock() + skew.offset
+
+    @property
+    def clock_offset(self) -> float:
+        """Seconds added to the local clock, learned from a skew rejection."""
+        return self._skew.offset
+
+    def local_time(self) -> float:
+        """The clock seam, without the learned offset."""
+        return self._skew.clock()
+
+    def sign_request(
+        self,
+        body: bytes,
+        credentials: FrozenCredentials,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        """The headers of one signed POST of ``body`` to the GraphQL URL (pure).
+
+        Every attempt is signed here, afresh. No x-amz-content-sha256: AppSync
+        does not need it, and neither botocore nor amplify sends it (protocol
+        doc §1.3).
+        """
+        base = self._base_headers if not headers else {**self._base_headers, **headers}
+        return self.signer.sign(
+            "POST",
+            self.url,
+            base,
+            body,
+            credentials,
+            now=self.now(),
+            include_content_sha256=False,
+        )
+
+    def learn_clock_offset(self, offset: float) -> None:
+        """Sign with ``offset`` seconds added to the clock from now on.
+
+        Called when AppSync rejects a signature as expired or not yet current
+        (over HTTP, or on a real-time handshake); see :attr:`clock_offset`.
+        """
+        if abs(offset - self._skew.offset) >= 1.0:
+            logger.warning(
+                "Clock skew: AppSync's clock is %+.0f s from ours; signing with "
+                "that offset from now on",
+                offset,
+            )
+        self._skew.offset = offset
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def open_session(self) -> aiohttp.ClientSession:
+        """Create the session now, on the running loop (no await: no race)."""
+        args: dict[str, Any] = {
+            "connector": aiohttp.TCPConnector(limit=self.max_connections),
+            "timeout": aiohttp.ClientTimeout(total=self.request_timeout),
+            # AppSync sets no cookies; skip the jar's work on every request.
+            "cookie_jar": aiohttp.DummyCookieJar(),
+        }
+        if self.client_session_args:
+            args.update(self.client_session_args)
+        logger.debug("Opening HTTP session to %s", self.url)
+        session = aiohttp.ClientSession(**args)
+        self.session = session
+        self._refresh_lock = asyncio.Lock()
+        return session
+
+    def fork(self) -> SignedHTTP:
+        """An unconnected twin sharing credentials, signer and clock offset."""
+        twin = copy.copy(self)
+        twin.session = None
+        twin.response_headers = None
+        twin._refresh_lock = None
+        twin._realtime = None
+        return twin
+
+    @property
+    def realtime(self) -> RealtimeClient:
+        """The real-time connections signed by this object (created on first use)."""
+        if self._realtime is None:
+            self._realtime = RealtimeClient(self, **self._realtime_options)
+        return self._realtime
+
+    async def close_realtime(self) -> None:
+        """Close the real-time connections (the HTTP session stays open)."""
+        realtime, self._realtime = self._realtime, None
+        if realtime is not None:
+            await realtime.close()
+
+    async def close(self) -> None:
+        """Close the real-time connections, then the HTTP session."""
+        await self.close_realtime()
+        session, self.session = self.session, None
+        if session is not None:
+            logger.debug("Closing HTTP session to %s", self.url)
+            await session.close()
+
+    # --- the hot path -----------------------------------------------------------------
+
+    async def request(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        operation_name: str | None = None,
+        is_mutation: bool = True,
+        headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
+        post_args: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """POST one GraphQL request with retries; the answer's JSON object.
+
+        ``headers`` must have lowercase names. Raises the typed errors of
+        ``appsync_iam``; ``is_mutation`` decides what is safe to retry.
+        """
+        session = self.session
+        if session is None:
+            raise RuntimeError("the HTTP session is not open")
+        payload: dict[str, Any] = {"query": query}
+        if operation_name:
+            payload["operationName"] = operation_name
+        if variables:
+            payload["variables"] = variables
+        if extensions:
+            payload["extensions"] = extensions
+        body = encode_payload(payload)
+        extra = post_args or {}
+        attempt, refreshed, skewed, started = 1, False, False, time.monotonic()
+        while True:
+            credentials = await self.credentials.get_frozen()
+            signed = self.sign_request(body, credentials, headers)
+            try:
+                return await self._attempt(session, body, signed, extra)
+            except _Retryable as failed:
+                state = Attempt(
+                    failure=failed.failure,
+                    attempt=attempt,
+                    elapsed=time.monotonic() - started,
+                    is_mutation=is_mutation,
+                    local_time=self._skew.clock(),
+                    server_time=failed.server_time,
+                    message=str(failed.error.args[0]) if failed.error.args else "",
+                    retry_after=getattr(failed.error, "retry_after", None),
+                    refreshed=refreshed,
+                    skew_corrected=skewed,
+                )
+                decision = decide(state, self.retry)
+                action = decision.action
+                if action is Action.RAISE:
+                    raise failed.error from failed.error.__cause__
+                if action is Action.RETRY:
+                    attempt += 1
+                    logger.debug(
+                        "Retrying %s in %.3f s (attempt %d of %d): %s",
+                        operation_name or "operation",
+                        decision.delay,
+                        attempt,
+                        self.retry.max_attempts,
+                        failed.error,
+                    )
+                    await asyncio.sleep(decision.delay)
+                elif action is Action.REFRESH_CREDENTIALS:
+                    refreshed = True
+                    if not await self._refresh_after_rejection(credentials):
+                        # The source has nothing newer: a retry would be
+                        # rejected the same way.
+                        raise failed.error from failed.error.__cause__
+                else:
+                    skewed = True
+                    self.learn_clock_offset(decision.offset)
+
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        body: bytes,
+        signed: dict[str, str],
+        extra: dict[str, Any],
+    ) -> dict[str, Any]:
+        # aiohttp warns (ResourceWarning) about raw bytes over 1 MiB: it would
+        # write them in one go. A BytesIO of the same bytes is written in chunks.
+        data = body if len(body) <= _LARGE_BODY else io.BytesIO(body)
+        try:
+            async with session.post(
+                self.url, data=data, headers=signed, allow_redirects=False, **extra
+            ) as response:
+                raw = await response.read()
+                status = response.status
+                headers = response.headers
+        except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:
+            failed = transport_error(exc, self.request_timeout)
+            failed.__cause__ = exc
+            raise _Retryable(failed, classify(failed), None) from None
+        self.response_headers = headers
+        if 200 <= status < 300:
+            try:
+                result = json.loads(raw)
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep
+                result = None
+            if type(result) is dict:
+                if result.get("errors"):
+                    raise graphql_error(result, headers.get("x-amzn-RequestId"))
+                if type(result.get("data")) is dict:
+                    return result
+            error: AppSyncError = ProtocolError(
+                "answer is not a GraphQL result: "
+                f"{excerpt(raw.decode('utf-8', 'replace'), 120)}",
+                sent=True,
+            )
+        else:
+            error = status_error(status, headers, raw)
+        failure = classify(error)
+        if failure is Failure.FATAL:
+            raise error
+        server_time = parse_http_date(headers.get("Date"))
+        raise _Retryable(error, failure, server_time)
+
+    async def _refresh_after_rejection(self, rejected: FrozenCredentials) -> bool:
+        """Make sure the next attempt signs with credentials other than ``rejected``.
+
+        Many requests fail at once with the same expired or revoked
+        credentials: one refresh serves them all. False when the source has
+        nothing newer (static keys), so retrying is pointless.
+        """
+        lock = self._refresh_lock or asyncio.Lock()
+        async with lock:
+            current = await self.credentials.get_frozen()
+            if current == rejected:
+                logger.info(
+                    "Credentials of %s were rejected (expired or unknown); "
+                    "refreshing them",
+                    rejected.access_key,
+                )
+                current = await self.credentials.refresh()
+            return current != rejected
+
+class _Retryable(Exception):
+    """Internal: a failed attempt the retry policy looks at."""
+
+    def __init__(
+        self, error: AppSyncError, failure: Failure, server_time: float | None
+    ) -> None:
+        super().__init__()
+        self.error = error
+        self.failure = failure
+        self.server_time = server_time
+
+
+def lower_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    return {name.lower(): value for name, value in (headers or {}).items()}
+
+
+def _check_options(
+    realtime_auth: str, timeout: float, max_connections: int, retry: object
+) -> None:
+    if realtime_auth not in ("subprotocol", "query"):
+        raise ConfigurationError(
+            f"realtime_auth must be 'subprotocol' or 'query', not {realtime_auth!r}"
+        )
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ConfigurationError(
+            f"timeout must be a positive, finite number of seconds, not {timeout!r}"
+        )
+    if max_connections < 1:
+        raise ConfigurationError("max_connections must be at least 1")
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ConfigurationError("retry must be a RetryPolicy or None")

@@ -370,9 +370,7 @@ class AppSyncClient:
             async for data in events:
                 yield data
 
-    def _subscription(
-        self, query: object, operation_name: str | None
-    ) -> Operation:
+    def _subscription(self, query: object, operation_name: str | None) -> Operation:
         operation = self._document(query)
         if operation.kind(operation_name) != "subscription":
             raise ConfigurationError(

@@ -514,6 +514,7 @@ class SignedHTTP:
                 current = await self.credentials.refresh()
             return current != rejected
 
+
 class _Retryable(Exception):
     """Internal: a failed attempt the retry policy looks at."""
 

@@ -283,9 +283,7 @@ class AppSyncIAMTransport(AIOHTTPTransport):
     async def connect(self) -> None:
         """Open the aiohttp session (``gql.Client`` calls this)."""
         if self.session is not None:
-            raise gql_errors.TransportAlreadyConnected(
-                "Transport is already connected"
-            )
+            raise gql_errors.TransportAlreadyConnected("Transport is already connected")
         self.open_session()
 
     def open_session(self) -> aiohttp.ClientSession:

@@ -2,7 +2,9 @@
 
 Runs in its own process so that the client under test is the bottleneck: it
 parses just enough HTTP (headers, ``Content-Length``, keep-alive) to answer
-each POST with the same 200 JSON body and never verifies a signature.
+each ``POST /graphql`` with the same 200 JSON body (anything else: 404) and
+never verifies a signature. ``e2e.py``, ``memory.py`` and ``cold_start.py``
+use it.
 
 Standalone: ``python benchmarks/_server.py`` prints ``PORT <n>`` and serves
 until killed. From a benchmark: ``with running_server() as url: ...``.
@@ -26,6 +28,13 @@ RESPONSE = (
     b"Content-Length: " + str(len(BODY)).encode() + b"\r\n"
     b"\r\n" + BODY
 )
+NOT_FOUND_BODY = b'{"message":"not found"}'
+NOT_FOUND = (
+    b"HTTP/1.1 404 Not Found\r\n"
+    b"Content-Type: application/json\r\n"
+    b"Content-Length: " + str(len(NOT_FOUND_BODY)).encode() + b"\r\n"
+    b"\r\n" + NOT_FOUND_BODY
+)
 
 
 class _FixedJSON(asyncio.Protocol):
@@ -41,20 +50,22 @@ class _FixedJSON(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer + data
-        answers = 0
+        answers = []
         while True:
             end = buffer.find(b"\r\n\r\n")
             if end < 0:
                 break
-            length = _content_length(buffer[:end])
-            total = end + 4 + length
+            head = buffer[:end]
+            total = end + 4 + _content_length(head)
             if len(buffer) < total:
                 break
             buffer = buffer[total:]
-            answers += 1
+            # A request to another path is a client bug: don't answer 200.
+            ok = head.startswith((b"POST /graphql ", b"POST /graphql?"))
+            answers.append(RESPONSE if ok else NOT_FOUND)
         self.buffer = buffer
         if answers and self.transport is not None:
-            self.transport.write(RESPONSE * answers)
+            self.transport.write(b"".join(answers))
 
 
 def _content_length(head: bytes) -> int:

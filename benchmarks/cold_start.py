@@ -9,13 +9,12 @@ handler can return. The budget of ``docs/architecture.md`` is "cold start:
 import + first signed request, env credentials: ≤ 0.7× of the gql + aiohttp +
 botocore stack"; this script measures exactly that, side by side, in one run.
 
-The server: this process starts a loopback HTTP/1.1 server (raw asyncio, like
-``benchmarks/_server.py``) in a child process of its own, bound to 127.0.0.1
-on an ephemeral port. It answers every ``POST /graphql`` with HTTP 200 and
-``{"data":{"getRoom":{"id":"1"}}}`` (``application/json``) and anything else
-with 404. It verifies no signature (correctness is proven elsewhere, against
-the emulator): it is here so that both stacks pay for a real connection and a
-real answer.
+The server: the loopback server of ``e2e.py`` (``benchmarks/_server.py``,
+raw asyncio, a child process of its own, 127.0.0.1, an ephemeral port). It
+answers ``POST /graphql`` with HTTP 200 and a fixed ``getRoom`` result, and
+anything else with 404. It verifies no signature (correctness is proven
+elsewhere, against the emulator): it is here so that both stacks pay for a
+real connection and a real answer.
 
 Each candidate runs in a fresh interpreter (``python -c``) with Lambda-style
 environment credentials (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
@@ -48,7 +47,6 @@ RUNS; everything comes from this one process run.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import platform
@@ -58,104 +56,17 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 
+from _server import BODY, running_server
+
 RUNS = int(os.environ.get("COLD_RUNS", "21"))
 REGION = "us-east-1"
-QUERY = "query GetRoom($id: ID!) { getRoom(id: $id) { id } }"
+QUERY = "query GetRoom($id: ID!) { getRoom(id: $id) { id name topic } }"
+VARIABLES = {"id": "room-1"}
+EXPECTED = json.loads(BODY)["data"]
 HEAVY = ["botocore", "gql", "graphql"]
-
-# --- the loopback server (run in its own process: ``cold_start.py --serve``) ---
-
-ANSWER = b'{"data":{"getRoom":{"id":"1"}}}'
-
-
-def _response(status: bytes, body: bytes) -> bytes:
-    return (
-        b"HTTP/1.1 " + status + b"\r\n"
-        b"Content-Type: application/json\r\n"
-        b"Content-Length: " + str(len(body)).encode() + b"\r\n"
-        b"\r\n" + body
-    )
-
-
-OK = _response(b"200 OK", ANSWER)
-NOT_FOUND = _response(b"404 Not Found", b'{"message":"not found"}')
-
-
-class _Answer(asyncio.Protocol):
-    """One connection: answer each complete request, 200 for POST /graphql."""
-
-    def __init__(self) -> None:
-        self.buffer = b""
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        buffer = self.buffer + data
-        out = []
-        while True:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                break
-            head = buffer[:end]
-            total = end + 4 + _content_length(head)
-            if len(buffer) < total:
-                break
-            buffer = buffer[total:]
-            ok = head.startswith((b"POST /graphql ", b"POST /graphql?"))
-            out.append(OK if ok else NOT_FOUND)
-        self.buffer = buffer
-        if out and self.transport is not None:
-            self.transport.write(b"".join(out))
-
-
-def _content_length(head: bytes) -> int:
-    lower = head.lower()
-    at = lower.find(b"\r\ncontent-length:")
-    if at < 0:
-        return 0
-    start = at + 17
-    stop = lower.find(b"\r\n", start)
-    return int(lower[start : stop if stop >= 0 else None])
-
-
-async def _serve() -> None:
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(_Answer, "127.0.0.1", 0, backlog=128)
-    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
-    async with server:
-        await server.serve_forever()
-
-
-@contextmanager
-def running_server() -> Iterator[int]:
-    """Start the server in a child process; yield its port."""
-    proc = subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), "--serve"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.startswith("PORT "):
-            raise RuntimeError(f"cold-start server did not start: {line!r}")
-        yield int(line.split()[1])
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
 
 # --- the candidates ---------------------------------------------------------------
 
@@ -185,10 +96,10 @@ def ours_first_answer(url: str) -> str:
 
         async def main():
             async with client:
-                return await client.execute_async({QUERY!r}, {{"id": "1"}})
+                return await client.execute_async({QUERY!r}, {VARIABLES!r})
 
         data = asyncio.run(main())
-        assert data == {{"getRoom": {{"id": "1"}}}}, data
+        assert data == {EXPECTED!r}, data
         """
     )
 
@@ -209,11 +120,11 @@ def gql_first_answer(url: str) -> str:
         async def main():
             async with client as session:
                 return await session.execute(
-                    gql.gql({QUERY!r}), variable_values={{"id": "1"}}
+                    gql.gql({QUERY!r}), variable_values={VARIABLES!r}
                 )
 
         data = asyncio.run(main())
-        assert data == {{"getRoom": {{"id": "1"}}}}, data
+        assert data == {EXPECTED!r}, data
         """
     )
 
@@ -233,8 +144,7 @@ class Candidate:
     reference: str  # the row its ratios are taken against
 
 
-def candidates(port: int) -> list[Candidate]:
-    url = f"http://127.0.0.1:{port}/graphql"
+def candidates(url: str) -> list[Candidate]:
     gql_imports = (
         "import aiohttp, botocore, gql, gql.transport.aiohttp, "
         "gql.transport.appsync_auth"
@@ -333,8 +243,8 @@ def table(rows: list[Candidate], samples: dict[str, list[Sample]]) -> str:
 
 def main() -> None:
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as home, running_server() as port:
-        rows = candidates(port)
+    with tempfile.TemporaryDirectory() as home, running_server() as url:
+        rows = candidates(url)
         samples = measure(rows, environment(home))
     versions = ", ".join(
         f"{name} {version(name)}" for name in ("aiohttp", "gql", "botocore")
@@ -348,7 +258,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--serve"]:
-        asyncio.run(_serve())
-    else:
-        main()
+    main()

@@ -115,13 +115,36 @@ def add_emulator_command(subparsers: Any) -> None:
             "real-time WebSocket, verifying every IAM (SigV4) signature. Prints "
             "the URLs and the test credentials, then serves until Ctrl-C."
         ),
-        epilog="example: appsync-iam emulator --schema chat --port 4000",
+        epilog=(
+            "examples: appsync-iam emulator --schema chat --port 4000; "
+            "appsync-iam emulator --sigv4 --service lambda "
+            "--upstream http://127.0.0.1:3000"
+        ),
     )
-    emulator.add_argument(
+    what = emulator.add_mutually_exclusive_group(required=True)
+    what.add_argument(
         "--schema",
-        required=True,
         metavar="PATH_OR_SAMPLE",
         help="an SDL file, or a bundled sample name (chat, todos)",
+    )
+    what.add_argument(
+        "--sigv4",
+        action="store_true",
+        help=(
+            "serve the generic SigV4 verifier instead (any path and method; "
+            "echoes what it received, or proxies to --upstream)"
+        ),
+    )
+    emulator.add_argument(
+        "--service",
+        default=None,
+        help="with --sigv4: the service the signature must name (default: any)",
+    )
+    emulator.add_argument(
+        "--upstream",
+        default=None,
+        metavar="URL",
+        help="with --sigv4: pass verified requests to this base URL",
     )
     emulator.add_argument(
         "--host",
@@ -256,6 +279,11 @@ async def run_emulator(args: argparse.Namespace) -> int:
 
     if not args.debug:  # rejections and faults show up as they happen
         logging.getLogger("appsync_iam.emulator").setLevel(logging.INFO)
+    if args.sigv4:
+        server = _sigv4_server(args)
+        return await _serve(server, args, lambda: _print_sigv4_banner(server))
+    if args.service or args.upstream:
+        raise CommandError("--service and --upstream go with --sigv4", EXIT_USAGE)
     try:
         emulator = AppSyncEmulator(
             args.schema,
@@ -270,6 +298,25 @@ async def run_emulator(args: argparse.Namespace) -> int:
         raise CommandError(
             f"invalid schema {args.schema!r}: {exc}", EXIT_USAGE
         ) from exc
+    return await _serve(emulator, args, lambda: _print_banner(emulator, args.schema))
+
+
+def _sigv4_server(args: argparse.Namespace) -> Any:
+    from .emulator import SigV4Server
+
+    try:
+        return SigV4Server(
+            service=args.service, region=args.region, upstream=args.upstream,
+            host=args.host, port=args.port,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
+
+
+async def _serve(
+    emulator: Any, args: argparse.Namespace, banner: Callable[[], None]
+) -> int:
+    """Start ``emulator``, print the banner, serve until Ctrl-C or SIGTERM."""
     try:
         await emulator.start()
     except OSError as exc:
@@ -281,7 +328,7 @@ async def run_emulator(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     try:
         with _signal_handlers(stop.set):
-            _print_banner(emulator, args.schema)
+            banner()
             await stop.wait()
     finally:
         await emulator.close()
@@ -301,6 +348,29 @@ def _print_banner(emulator: Any, schema: str) -> None:
         f"export APPSYNC_URL={emulator.url}",
         f"export AWS_REGION={emulator.region}",
         f"export APPSYNC_REGION={emulator.region}",
+        f"export AWS_ACCESS_KEY_ID={creds.access_key}",
+        f"export AWS_SECRET_ACCESS_KEY={creds.secret_key}",
+        "unset AWS_SESSION_TOKEN AWS_PROFILE",
+        "",
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _print_sigv4_banner(server: Any) -> None:
+    creds = server.credentials
+    upstream = server.upstream or "none (JSON echo; /_stream/sse, /_stream/chunked)"
+    lines = [
+        "SigV4 verifying server (any path and method; signatures checked with "
+        "botocore)",
+        f"  URL:       {server.url}",
+        f"  Service:   {server.service or 'any'}",
+        f"  Region:    {server.region}",
+        f"  Upstream:  {upstream}",
+        "",
+        "Test credentials (AWS's public example keys, accepted only here):",
+        f"export SIGV4_URL={server.url}",
+        f"export AWS_REGION={server.region}",
         f"export AWS_ACCESS_KEY_ID={creds.access_key}",
         f"export AWS_SECRET_ACCESS_KEY={creds.secret_key}",
         "unset AWS_SESSION_TOKEN AWS_PROFILE",

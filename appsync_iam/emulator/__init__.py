@@ -48,6 +48,13 @@ seen answering 400 ``BadRequestException``); the throttling fault answers 429
 ``Faults.throttle_error_type``). Responses carry a ``Date`` header from the
 emulator's clock (``clock_offset`` included), so clients can correct skew.
 
+:class:`SigV4Server` verifies SigV4 for any service (S3, API Gateway, Lambda
+function URLs, OpenSearch...), any path and method, answers bad signatures
+like that service, and echoes, streams, or proxies to your app::
+
+    async with SigV4Server(service="execute-api") as server:
+        ...  # sign for server.region with server.credentials, call server.url
+
 From sync code: ``with AppSyncEmulator(schema).run_in_thread() as emulator:``.
 In pytest: ``pytest_plugins = ["appsync_iam.emulator.pytest_plugin"]`` gives
 the ``appsync_emulator`` fixture. From a shell:
@@ -66,18 +73,23 @@ from ._server import (
     AppSyncEmulator,
     ReceivedRequest,
 )
-from ._verifier import SignatureRejected, SigV4Verifier
+from ._sigv4_server import VERIFICATION_KEY, SigV4Request, SigV4Server
+from ._verifier import SignatureRejected, SigV4Verifier, Verification
 
 __all__ = [
     "DEFAULT_ACCESS_KEY",
     "DEFAULT_SECRET_KEY",
+    "VERIFICATION_KEY",
     "AppSyncEmulator",
     "AppSyncResolverError",
     "ExecutedOperation",
     "Faults",
     "Principal",
     "ReceivedRequest",
+    "SigV4Request",
+    "SigV4Server",
     "SigV4Verifier",
+    "Verification",
     "SignatureRejected",
     "available_samples",
     "sample_schema_path",

@@ -11,21 +11,17 @@ One aiohttp application per :class:`AppSyncEmulator`:
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
 import json
 import logging
 import os
 import random
-import threading
 import uuid
-import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from email.utils import format_datetime
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -41,6 +37,7 @@ from ._engine import (
 from ._faults import ERROR_5XX_TYPES, Faults
 from ._principal import Principal
 from ._realtime import RealtimeServer
+from ._serving import LoopbackServer, weakly
 from ._verifier import SignatureRejected, SigV4Verifier
 
 __all__ = [
@@ -62,10 +59,6 @@ GRAPHQL_PATH = "/graphql"
 JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 #: AppSync documents no request size limit; this only bounds memory.
 MAX_BODY_BYTES = 8 * 1024 * 1024
-#: How long close() lets in-flight requests finish.
-SHUTDOWN_TIMEOUT = 1.0
-#: How long run_in_thread() waits for the server to start or stop.
-THREAD_TIMEOUT = 30.0
 #: How many requests :attr:`AppSyncEmulator.requests` keeps (the newest).
 MAX_RECORDED_REQUESTS = 10_000
 
@@ -121,7 +114,7 @@ def _parse_graphql_body(
     return query, variables, operation_name
 
 
-class AppSyncEmulator:
+class AppSyncEmulator(LoopbackServer):
     """A local AWS AppSync GraphQL API that really verifies IAM (SigV4) signatures.
 
     ``schema`` is the path of an SDL file, SDL text, or the name of a bundled
@@ -160,17 +153,14 @@ class AppSyncEmulator:
         connection_timeout_ms: int = 300000,
         seed: int | None = None,
     ) -> None:
-        self.host = host
+        super().__init__(host, port)
         self.region = region
         self.ka_interval = float(ka_interval)
         self.connection_timeout_ms = int(connection_timeout_ms)
-        #: Seconds added to the real clock: the emulator's notion of now.
-        self.clock_offset = 0.0
         #: Fault injection, settable at runtime.
         self.faults = Faults()
         if seed is not None:
             self.faults.seed(seed)
-        self._requested_port = port
         self._principals: dict[str, Principal] = {}
         self._requests: deque[ReceivedRequest] = deque(maxlen=MAX_RECORDED_REQUESTS)
         #: The default principal's credentials (no session token).
@@ -178,8 +168,6 @@ class AppSyncEmulator:
         self._verifier = SigV4Verifier(self._principals, region, now=self.now)
         self._engine = GraphQLEngine(load_schema_text(schema), resolvers)
         self._realtime = RealtimeServer(self)
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
         self._request_ids = random.Random()
 
     def __repr__(self) -> str:
@@ -187,16 +175,6 @@ class AppSyncEmulator:
         return f"<AppSyncEmulator {where} region={self.region!r}>"
 
     # -- public state -------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        """The TCP port the server listens on (only while running)."""
-        if self._port is None:
-            raise RuntimeError(
-                "AppSyncEmulator is not running: use `async with`, start() "
-                "or run_in_thread()"
-            )
-        return self._port
 
     @property
     def url(self) -> str:
@@ -245,10 +223,6 @@ class AppSyncEmulator:
         access_key)`` tuples, in order. Tests count mutations with it."""
         return self._engine.executed
 
-    def now(self) -> datetime:
-        """The emulator's clock: aware UTC now plus :attr:`clock_offset`."""
-        return datetime.now(timezone.utc) + timedelta(seconds=self.clock_offset)
-
     def add_principal(
         self,
         access_key: str,
@@ -277,117 +251,25 @@ class AppSyncEmulator:
     def _new_request_id(self) -> str:
         return str(uuid.UUID(int=self._request_ids.getrandbits(128), version=4))
 
-    def _url_host(self) -> str:
-        if self.host in ("", "0.0.0.0"):
-            return "127.0.0.1"
-        if self.host == "::":
-            return "[::1]"
-        return f"[{self.host}]" if ":" in self.host else self.host
-
     # -- lifecycle ----------------------------------------------------------
 
-    async def start(self) -> None:
-        """Start serving in the running event loop."""
-        if self._runner is not None:
-            raise RuntimeError("AppSyncEmulator is already running")
-        runner = web.AppRunner(
-            self._build_app(), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT
-        )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self._requested_port)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
+    async def _on_started(self) -> None:
         log.info("AppSync emulator listening on %s (region %s)", self.url, self.region)
 
-    async def close(self) -> None:
-        """Stop serving: close real-time connections, then the HTTP server."""
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        try:
-            await self._realtime.close()
-        finally:
-            await runner.cleanup()
-            self._port = None
-            log.info("AppSync emulator stopped")
-
-    async def __aenter__(self) -> AppSyncEmulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    @contextlib.contextmanager
-    def run_in_thread(self) -> Iterator[AppSyncEmulator]:
-        """Serve from a background thread with its own event loop, for sync code.
-
-        Example::
-
-            with AppSyncEmulator(schema).run_in_thread() as emulator:
-                requests.post(emulator.url, ...)
-        """
-        loop = asyncio.new_event_loop()
-        started: concurrent.futures.Future[None] = concurrent.futures.Future()
-        thread = threading.Thread(
-            target=self._serve_forever,
-            args=(loop, started),
-            name="appsync-emulator",
-            daemon=True,
-        )
-        thread.start()
-        try:
-            started.result(timeout=THREAD_TIMEOUT)
-        except BaseException:
-            _stop_soon(loop)
-            thread.join(THREAD_TIMEOUT)
-            raise
-        try:
-            yield self
-        finally:
-            _stop_soon(loop)
-            thread.join(THREAD_TIMEOUT)
-
-    def _serve_forever(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        started: concurrent.futures.Future[None],
-    ) -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:
-                started.set_exception(exc)
-                return
-            started.set_result(None)
-            loop.run_forever()
-            loop.run_until_complete(self.close())
-        finally:
-            _shutdown_loop(loop)
+    async def _on_close(self) -> None:
+        """Close real-time connections before the HTTP server."""
+        await self._realtime.close()
 
     # -- HTTP ---------------------------------------------------------------
 
     def _build_app(self) -> web.Application:
-        # Handlers and middlewares hold the emulator weakly: aiohttp caches
-        # each middleware chain in a module-level lru_cache (1,024 entries),
-        # which would otherwise keep every finished emulator alive.
+        # Handlers and middlewares hold the emulator weakly (see weakly()).
         app = web.Application(
-            middlewares=[_weakly(self._record_requests), _weakly(self._json_errors)],
+            middlewares=[weakly(self._record_requests), weakly(self._json_errors)],
             client_max_size=MAX_BODY_BYTES,
         )
-        app.router.add_route("*", GRAPHQL_PATH, _weakly(self._handle_graphql))
-        app.router.add_get(GRAPHQL_PATH + "/realtime", _weakly(self._realtime.handle))
+        app.router.add_route("*", GRAPHQL_PATH, weakly(self._handle_graphql))
+        app.router.add_get(GRAPHQL_PATH + "/realtime", weakly(self._realtime.handle))
         return app
 
     @web.middleware
@@ -550,42 +432,3 @@ def _drop_connection(request: web.Request) -> web.Response:
         request.transport.abort()
     request.protocol.force_close()
     return _Dropped(status=500)
-
-
-def _weakly(method: Callable[..., Awaitable[_R]]) -> Callable[..., Awaitable[_R]]:
-    """``method`` as a function that does not keep its object alive."""
-    ref = weakref.WeakMethod(method)
-
-    async def call(*args: Any, **kwargs: Any) -> _R:
-        bound = ref()
-        if bound is None:
-            raise web.HTTPServiceUnavailable()
-        result: _R = await bound(*args, **kwargs)
-        return result
-
-    # Not functools.wraps: its __wrapped__ would hold the method strongly.
-    call.__qualname__ = method.__qualname__
-    if getattr(method, "__middleware_version__", None) == 1:
-        call = web.middleware(call)
-    return call
-
-
-def _stop_soon(loop: asyncio.AbstractEventLoop) -> None:
-    """Stop a loop running in another thread, unless it already closed."""
-    with contextlib.suppress(RuntimeError):  # closed after a failed start
-        loop.call_soon_threadsafe(loop.stop)
-
-
-def _shutdown_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """What asyncio.run does at the end: cancel leftovers, close the loop."""
-    try:
-        tasks = asyncio.all_tasks(loop)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-import urllib.error
-import urllib.request
 from aiohttp import web
 from sigv4_helpers import as_json, botocore_signed, chunks, send
 from yarl import URL
@@ -163,4 +163,4 @@ def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="http"):
         SigV4Server(upstream="ftp://x")
     with pytest.raises(RuntimeError, match="not running"):
-        SigV4Server().url
+        _ = SigV4Server().url

@@ -161,9 +161,13 @@ def _s3_answer(exc: SignatureRejected, request_id: str) -> ErrorAnswer:
     elif code == "AuthorizationHeaderMalformed" and message is None:
         text = f"The authorization header is malformed; {exc.message}"
     parts = [f"<Code>{code}</Code>", f"<Message>{escape(text)}</Message>"]
+    details = dict(exc.details)
+    if exc.echo is not None:
+        details["StringToSign"] = exc.echo.string_to_sign
+        details["CanonicalRequest"] = exc.echo.canonical_request
     for name in _S3_DETAILS.get(exc.reason, ()):
-        if name in exc.details:
-            parts.append(f"<{name}>{escape(exc.details[name])}</{name}>")
+        if name in details:
+            parts.append(f"<{name}>{escape(details[name])}</{name}>")
     parts.append(f"<RequestId>{request_id}</RequestId>")
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n<Error>' + "".join(parts) + "</Error>"

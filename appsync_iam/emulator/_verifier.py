@@ -86,8 +86,28 @@ class SignatureRejected(Exception):
         #: ``RequestTime``, ``Region``); never a secret key or session token.
         self.details: Mapping[str, str] = dict(details or {})
 
+    #: On a signature mismatch: the canonical request (session token
+    #: redacted) and string to sign the server expected, which S3 echoes as
+    #: ``CanonicalRequest`` / ``StringToSign``; None otherwise.
+    echo: _Echo | None = None
+
+    def with_echo(
+        self, canonical_request: str, string_to_sign: str
+    ) -> SignatureRejected:
+        self.echo = _Echo(canonical_request, string_to_sign)
+        return self
+
     def __str__(self) -> str:
         return f"{self.status} {self.error_type}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class _Echo:
+    canonical_request: str
+    string_to_sign: str
+
+    def __repr__(self) -> str:  # the message already shows both
+        return "<expected canonical request and string to sign>"
 
 
 def _incomplete(message: str) -> SignatureRejected:
@@ -722,9 +742,7 @@ class SigV4Verifier:
             ),
             "mismatch",
             AWSAccessKeyId=principal.access_key,
-            StringToSign=computed.string_to_sign,
-            CanonicalRequest=canonical,
-        )
+        ).with_echo(canonical, computed.string_to_sign)
 
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")

@@ -567,6 +567,7 @@ class TestReprs:
                 *emulator.requests,
                 SigV4Verifier(emulator.principals, "us-east-1", now=emulator.now),
                 AppSyncResolverError("denied", error_type="Unauthorized"),
+                *(await _sigv4_server_objects()),
             ]
             assert any(isinstance(r, BatchResult) and r.error for r in results)
             covered = {type(obj).__name__ for obj in objects} | {
@@ -591,6 +592,33 @@ class TestReprs:
             public - covered - errors - {"SignatureRejected", "AppSyncResolverError"}
         )
         assert not missing, f"add to this test: {sorted(missing)}"
+
+
+async def _sigv4_server_objects() -> list[object]:
+    """A SigV4Server with a temporary principal, after an accepted and a
+    tampered request signed with the secrets: it, its records, a Verification."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from appsync_iam.emulator import SigV4Server
+
+    async with SigV4Server() as server:
+        server.add_principal(KEY, SECRET, TOKEN)
+        request = AWSRequest("GET", server.url + "/x?a=1")
+        SigV4Auth(Credentials(KEY, SECRET, TOKEN), "execute-api", "us-east-1").add_auth(
+            request
+        )
+        async with aiohttp.ClientSession() as session:
+            for url in (request.url, request.url.replace("a=1", "a=2")):
+                async with session.get(url, headers=dict(request.headers)) as answer:
+                    # Answers hold public hashes (the body's SHA-256): only
+                    # the secret and the token are looked for.
+                    text = await answer.text()
+                    assert SECRET not in text and TOKEN not in text
+        records = server.requests
+        assert records[0].verified is not None and records[1].verified is None
+        return [server, *records, records[0].verified]
 
 
 # --- a functional pass at DEBUG, every channel scanned -----------------------------

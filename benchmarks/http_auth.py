@@ -185,5 +185,122 @@ def main() -> None:
                   f"{fastest_peer / auth[name]:.1f}× |")  # fmt: skip
 
 
+# -- a 200 MB streamed upload -------------------------------------------------
+
+UPLOAD_MB = 200
+_CHILD = r"""
+import hashlib, json, os, resource, sys, time
+kind, url, path, region, key, secret = sys.argv[1:7]
+size = os.path.getsize(path)
+def peak():  # ru_maxrss is KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from appsync_iam import FrozenCredentials
+creds = FrozenCredentials(key, secret)
+import requests, httpx, aiohttp
+import botocore.auth, botocore.awsrequest, botocore.credentials
+before = peak()
+start = time.perf_counter()
+if kind == "floor: hashlib.sha256 of the file (no network)":
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    status = 200
+elif kind == "baseline: botocore S3SigV4Auth (hashes the file) + requests stream":
+    with open(path, "rb") as f:
+        request = botocore.awsrequest.AWSRequest("PUT", url, data=f)
+        botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(key, secret),
+                                  "s3", region).add_auth(request)
+        f.seek(0)
+        headers = dict(request.headers)
+        headers["Content-Length"] = str(size)
+        status = requests.put(url, data=f, headers=headers, timeout=120).status_code
+else:
+    import appsync_iam
+    with open(path, "rb") as f:
+        if kind == "ours: RequestsSigV4Auth, data=file":
+            auth = appsync_iam.RequestsSigV4Auth("s3", region, credentials=creds)
+            status = requests.put(url, data=f, auth=auth, timeout=120).status_code
+        elif kind == "ours: HttpxSigV4Auth, content=file":
+            auth = appsync_iam.HttpxSigV4Auth("s3", region, credentials=creds)
+            status = httpx.put(url, content=f, auth=auth, timeout=120).status_code
+        else:
+            import asyncio
+            async def go():
+                m = appsync_iam.AiohttpSigV4Middleware("s3", region, credentials=creds)
+                async with aiohttp.ClientSession(middlewares=[m]) as s:
+                    async with s.put(url, data=f) as r:
+                        return r.status
+            status = asyncio.run(go())
+elapsed = time.perf_counter() - start
+print(json.dumps({"status": status, "seconds": elapsed, "added_mb": peak() - before,
+                  "mb_s": size / 1e6 / elapsed}))
+"""
+
+
+def upload_table() -> None:
+    """Peak RSS added and throughput of a 200 MB file PUT to a loopback
+    SigV4Server (service s3, in another process, hashing the body as it
+    streams), one fresh process per candidate."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+
+    import appsync_iam
+
+    kinds = [
+        "floor: hashlib.sha256 of the file (no network)",
+        "baseline: botocore S3SigV4Auth (hashes the file) + requests stream",
+    ]
+    if hasattr(appsync_iam, "RequestsSigV4Auth"):
+        kinds += [
+            "ours: RequestsSigV4Auth, data=file",
+            "ours: HttpxSigV4Auth, content=file",
+            "ours: AiohttpSigV4Middleware, data=file",
+        ]
+    server_code = (
+        "import sys, time\n"
+        "from appsync_iam.emulator import SigV4Server\n"
+        "with SigV4Server(service='s3').run_in_thread() as s:\n"
+        "    c = s.credentials\n"
+        "    print(s.url, s.region, c.access_key, c.secret_key, flush=True)\n"
+        "    sys.stdin.read()\n"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", server_code],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert server.stdout is not None and server.stdin is not None
+    try:
+        base, region, key, secret = server.stdout.readline().split()
+        with tempfile.NamedTemporaryFile(suffix=".bin") as file:
+            block = os.urandom(1 << 20)
+            for _ in range(UPLOAD_MB):
+                file.write(block)
+            file.flush()
+            print(f"\n{UPLOAD_MB} MB file PUT to a loopback SigV4Server (s3), "
+                  "one fresh process per candidate\n")  # fmt: skip
+            print("| candidate | status | MB/s | peak RSS added, MB |")
+            print("|---|---:|---:|---:|")
+            for kind in kinds:
+                done = subprocess.run(
+                    [sys.executable, "-c", _CHILD, kind, base + "/bucket/big.bin",
+                     file.name, region, key, secret],
+                    capture_output=True, text=True, timeout=600,
+                )  # fmt: skip
+                if done.returncode != 0:
+                    print(f"| {kind} | failed: {done.stderr.strip()[-200:]} | | |")
+                    continue
+                row = json.loads(done.stdout)
+                print(f"| {kind} | {row['status']} | {row['mb_s']:.0f} | "
+                      f"{row['added_mb']:.1f} |")  # fmt: skip
+    finally:
+        server.stdin.close()
+        server.wait(30)
+
+
 if __name__ == "__main__":
     main()
+    if "--no-upload" not in sys.argv:
+        upload_table()

@@ -36,6 +36,7 @@ from ._errors import (
     ThrottlingError,
     TransportError,
 )
+from ._rate import AdaptiveRateLimiter, TokenBucket
 from ._realtime import (
     ConnectionEvent,
     ConnectionState,
@@ -51,6 +52,7 @@ if _typing.TYPE_CHECKING:
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AdaptiveRateLimiter",
     "AppSyncClient",
     "AppSyncEndpoint",
     "AppSyncError",
@@ -78,6 +80,7 @@ __all__ = [
     "StaticCredentials",
     "SubscriptionError",
     "ThrottlingError",
+    "TokenBucket",
     "TransportError",
 ]
 

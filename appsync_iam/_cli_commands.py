@@ -223,6 +223,25 @@ def add_client_commands(subparsers: Any) -> None:
         help="requests in flight at once (default: 32)",
     )
     batch.add_argument(
+        "--rate",
+        type=_rate,
+        metavar="N|adaptive",
+        help=(
+            "at most N requests per second (retries included), or 'adaptive': "
+            "learn the API's quota from throttling (default: no limit)"
+        ),
+    )
+    batch.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help=(
+            "process only shard I of N (0 <= I < N): the non-blank input lines "
+            "whose position modulo N is I. Default: from AWS_BATCH_JOB_ARRAY_INDEX "
+            "and AWS_BATCH_JOB_ARRAY_SIZE when both are set, else everything"
+        ),
+    )
+    batch.add_argument(
         "--unordered",
         action="store_true",
         help="write results as they complete rather than in input order",
@@ -254,6 +273,48 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _rate(text: str) -> float | str:
+    if text == "adaptive":
+        return text
+    try:
+        return _positive_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of requests per second > 0 or 'adaptive'"
+        ) from None
+
+
+def _shard(text: str) -> tuple[int, int]:
+    index, sep, count = text.partition("/")
+    try:
+        shard = (int(index), int(count)) if sep else None
+    except ValueError:
+        shard = None
+    if shard is None or not 0 <= shard[0] < shard[1]:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not I/N with 0 <= I < N (e.g. 0/4)"
+        )
+    return shard
+
+
+def batch_shard(
+    explicit: tuple[int, int] | None, environ: Mapping[str, str]
+) -> tuple[int, int] | None:
+    """--shard, else AWS Batch's array index and size (both needed), else None."""
+    if explicit is not None:
+        return explicit
+    index = environ.get("AWS_BATCH_JOB_ARRAY_INDEX")
+    size = environ.get("AWS_BATCH_JOB_ARRAY_SIZE")
+    if index is None or size is None:
+        return None
+    try:
+        return _shard(f"{index}/{size}")
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(
+            f"AWS_BATCH_JOB_ARRAY_INDEX/AWS_BATCH_JOB_ARRAY_SIZE: {exc}"
+        ) from None
 
 
 def _positive_float(text: str) -> float:
@@ -546,15 +607,20 @@ class _BatchInput:
     """Reads JSON lines lazily and remembers the raw text of lines in flight."""
 
     stream: IO[str]
+    shard: tuple[int, int] | None = None
     lines: dict[int, _Line] = field(default_factory=dict)
     read: int = 0
 
     def items(self) -> Iterator[Mapping[str, Any] | str]:
-        index = 0
+        index = position = 0
+        shard, count = self.shard or (0, 1)
         for number, raw in enumerate(self.stream, start=1):
             raw = raw.rstrip("\r\n")
             if not raw.strip():
                 continue
+            position += 1
+            if (position - 1) % count != shard:
+                continue  # another shard's line
             self.read += 1
             line = _Line(number, raw)
             try:
@@ -592,15 +658,18 @@ async def run_batch(args: argparse.Namespace) -> int:
         raise UsageError("-f - and the input both want stdin; pass -i FILE")
     query = read_query(args, stdin=False)
     source_name = args.input
-    failures_path = _failures_path(args.failures, source_name)
+    shard = batch_shard(args.shard, os.environ)
+    failures_path = _failures_path(args.failures, source_name, shard)
     _refuse_overwriting_input(source_name, failures_path, args.output)
     total = _count_lines(source_name)
+    if total is not None and shard is not None:
+        total = len(range(shard[0], total, shard[1]))
     async with make_client(args) as client:
         stream = _open_input(source_name)
         try:
             output = _open_output(args.output)
             try:
-                reader = _BatchInput(stream)
+                reader = _BatchInput(stream, shard)
                 items: Any = reader.items() if source_name != "-" else reader.aitems()
                 results = client.execute_many(  # a bad query raises here
                     query,
@@ -608,6 +677,7 @@ async def run_batch(args: argparse.Namespace) -> int:
                     operation_name=args.operation_name,
                     concurrency=args.concurrency,
                     ordered=not args.unordered,
+                    rate=args.rate,
                 )
                 summary = await _drain(
                     args, results, reader, output, failures_path, total
@@ -706,13 +776,17 @@ def _print_summary(summary: _Summary, seconds: float, failures_path: Path) -> No
     note(text)
 
 
-def _failures_path(explicit: str | None, source: str) -> Path:
+def _failures_path(
+    explicit: str | None, source: str, shard: tuple[int, int] | None
+) -> Path:
     if explicit:
         return Path(explicit)
+    # Shards sharing a directory write one failures file each.
+    part = f".shard-{shard[0]}-of-{shard[1]}" if shard else ""
     if source == "-":
-        return Path("batch.failed.jsonl")
+        return Path(f"batch{part}.failed.jsonl")
     path = Path(source)
-    return path.with_name(f"{path.stem}.failed.jsonl")
+    return path.with_name(f"{path.stem}{part}.failed.jsonl")
 
 
 def _refuse_overwriting_input(source: str, failures: Path, output: str) -> None:

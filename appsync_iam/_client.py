@@ -34,6 +34,7 @@ from ._document import Operation, parse_operation
 from ._endpoint import AppSyncEndpoint
 from ._errors import ConfigurationError
 from ._http import RealtimeAuth, SignedHTTP, lower_headers
+from ._rate import Rate, as_limiter
 from ._realtime import RealtimeOptions, StateCallback
 from ._retry import RetryPolicy
 
@@ -269,6 +270,7 @@ class AppSyncClient:
         operation_name: str | None = None,
         concurrency: int = 32,
         ordered: bool = True,
+        rate: Rate = None,
     ) -> BatchRun:
         """Run one operation once per variables mapping, ``concurrency`` at a time.
 
@@ -281,11 +283,17 @@ class AppSyncClient:
             async for r in client.execute_many(MUTATION, rows, concurrency=64):
                 if not r.ok:
                     failed.append((r.index, r.error))
+
+        ``rate`` paces the attempts (retries included): a number of requests
+        per second (a :class:`TokenBucket`), ``"adaptive"`` (an
+        :class:`AdaptiveRateLimiter` learning the rate from throttling, new
+        for this batch), or a limiter object to share between batches.
         """
         if _is_gql_request(query):
             query, _, operation_name = _unpack(query, None, operation_name)
         operation, is_mutation = self._operation(query, operation_name)
         text = operation.text
+        limiter = as_limiter(rate)
 
         async def call(variables: Variables) -> dict[str, Any]:
             http = await self._http()
@@ -294,6 +302,7 @@ class AppSyncClient:
                 variables,
                 operation_name=operation_name,
                 is_mutation=is_mutation,
+                limiter=limiter,
             )
             data: dict[str, Any] = result["data"]
             return data

@@ -40,6 +40,7 @@ from ._errors import (
     excerpt,
     redact,
 )
+from ._rate import TokenBucket
 from ._realtime import RealtimeClient, RealtimeOptions, check_realtime_options
 from ._retry import (
     Action,
@@ -388,11 +389,13 @@ class SignedHTTP:
         headers: Mapping[str, str] | None = None,
         extensions: Mapping[str, Any] | None = None,
         post_args: dict[str, Any] | None = None,
+        limiter: TokenBucket | None = None,
     ) -> dict[str, Any]:
         """POST one GraphQL request with retries; the answer's JSON object.
 
         ``headers`` must have lowercase names. Raises the typed errors of
         ``appsync_iam``; ``is_mutation`` decides what is safe to retry.
+        ``limiter`` paces every attempt and hears whether it was throttled.
         """
         session = self.session
         if session is None:
@@ -409,10 +412,15 @@ class SignedHTTP:
         attempt, refreshed, skewed, started = 1, False, False, time.monotonic()
         while True:
             credentials = await self.credentials.get_frozen()
+            if limiter is not None:
+                sent_at = await limiter.acquire()
             signed = self.sign_request(body, credentials, headers)
             try:
-                return await self._attempt(session, body, signed, extra)
+                result = await self._attempt(session, body, signed, extra)
             except _Retryable as failed:
+                if limiter is not None:
+                    throttled = failed.failure is Failure.THROTTLED
+                    limiter.record(sent_at, throttled=throttled)
                 state = Attempt(
                     failure=failed.failure,
                     attempt=attempt,
@@ -449,6 +457,14 @@ class SignedHTTP:
                 else:
                     skewed = True
                     self.learn_clock_offset(decision.offset)
+            except AppSyncError:  # an answer, not a throttle (GraphQL errors...)
+                if limiter is not None:
+                    limiter.record(sent_at, throttled=False)
+                raise
+            else:
+                if limiter is not None:
+                    limiter.record(sent_at, throttled=False)
+                return result
 
     async def _attempt(
         self,

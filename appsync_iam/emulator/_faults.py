@@ -8,7 +8,9 @@ that seeds it sees the same sequence of faults on every run.
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,13 @@ class Faults:
       duplicate a mutation.
     - ``latency_ms``: ``None`` or a ``(low, high)`` range; a uniform draw from
       it is awaited before answering.
+    - ``quota_per_s``: ``None`` or a request rate. A token bucket refilled at
+      that rate, holding at most ``quota_burst`` tokens (default: a tenth of
+      a second's worth, at least 1), takes one token per authenticated
+      request; a request finding it empty gets the throttling answer (as
+      ``throttle_rate`` sends it, counted as ``"quota"``) and does not run.
+      AppSync documents a per-API token rate (2,000/s by default) but not its
+      bucket's burst size: the burst here is an assumption.
 
     Real-time (read by the real-time endpoint):
 
@@ -67,10 +76,15 @@ class Faults:
     latency_ms: tuple[float, float] | None = None
     drop_ws_every_s: float | None = None
     withhold_ka: bool = False
+    quota_per_s: float | None = None
+    quota_burst: float | None = None
     throttle_error_type: str = "TooManyRequestsException"
     error_5xx_status: int = 500
     injected: Counter[str] = field(default_factory=Counter, init=False)
     _rng: random.Random = field(default_factory=random.Random, init=False, repr=False)
+    _clock: Callable[[], float] = field(default=time.monotonic, init=False, repr=False)
+    # (tokens, last refill time) of the quota bucket; None: full.
+    _bucket: tuple[float, float] | None = field(default=None, init=False, repr=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _RATES and not 0.0 <= float(value) <= 1.0:
@@ -82,6 +96,11 @@ class Faults:
                     f"latency_ms must be (low, high), 0 <= low <= high: {value!r}"
                 )
             value = (float(low), float(high))
+        if name in ("quota_per_s", "quota_burst") and value is not None:
+            if not float(value) > 0:
+                raise ValueError(f"{name} must be None or > 0, not {value!r}")
+            value = float(value)
+            object.__setattr__(self, "_bucket", None)  # a new quota starts full
         if name == "error_5xx_status" and value not in ERROR_5XX_TYPES:
             raise ValueError(
                 f"error_5xx_status must be one of {sorted(ERROR_5XX_TYPES)}"
@@ -97,6 +116,8 @@ class Faults:
         for name in _RATES:
             setattr(self, name, 0.0)
         self.latency_ms = None
+        self.quota_per_s = None
+        self.quota_burst = None
         self.drop_ws_every_s = None
         self.withhold_ka = False
         self.injected.clear()
@@ -106,6 +127,22 @@ class Faults:
         if rate <= 0.0 or self._rng.random() >= rate:
             return False
         self.injected[kind] += 1
+        return True
+
+    def take_quota(self) -> bool:
+        """Take one token of the quota bucket: False (counted) when it is empty."""
+        rate = self.quota_per_s
+        if rate is None:
+            return True
+        burst = self.quota_burst or max(1.0, rate / 10)
+        now = self._clock()
+        tokens, last = self._bucket if self._bucket is not None else (burst, now)
+        tokens = min(burst, tokens + (now - last) * rate)
+        if tokens < 1.0:
+            object.__setattr__(self, "_bucket", (tokens, now))
+            self.injected["quota"] += 1
+            return False
+        object.__setattr__(self, "_bucket", (tokens - 1.0, now))
         return True
 
     def draw_latency(self) -> float:

@@ -370,7 +370,7 @@ class AppSyncEmulator(LoopbackServer):
         delay = faults.draw_latency()
         if delay:
             await asyncio.sleep(delay)
-        if faults.draw("throttle", faults.throttle_rate):
+        if not faults.take_quota() or faults.draw("throttle", faults.throttle_rate):
             log.info("Fault: throttled (request id %s)", request_id)
             return self._error(
                 429, faults.throttle_error_type, "Rate exceeded", request_id

@@ -556,6 +556,8 @@ class TestReprs:
                 transport,
                 client,
                 RetryPolicy(),
+                appsync_iam.TokenBucket(100),
+                appsync_iam.AdaptiveRateLimiter(),
                 realtime,
                 ConnectionEvent(ConnectionState.RECONNECTING, 1, "lost"),
                 ConnectionState.CONNECTED,

@@ -45,6 +45,7 @@ from ._realtime import (
 )
 from ._retry import RetryPolicy
 from ._signer import SigV4Signer
+from ._sigv4a import SigV4ASigner
 
 if _typing.TYPE_CHECKING:
     from ._transport import AppSyncIAMTransport
@@ -76,6 +77,7 @@ __all__ = [
     "RealtimeOptions",
     "RequestTimeout",
     "RetryPolicy",
+    "SigV4ASigner",
     "SigV4Signer",
     "StaticCredentials",
     "SubscriptionError",

@@ -74,6 +74,7 @@ from ._server import (
     ReceivedRequest,
 )
 from ._sigv4_server import VERIFICATION_KEY, SigV4Request, SigV4Server
+from ._sigv4a import sigv4a_public_key, verify_sigv4a
 from ._verifier import SignatureRejected, SigV4Verifier, Verification
 
 __all__ = [
@@ -93,6 +94,8 @@ __all__ = [
     "SignatureRejected",
     "available_samples",
     "sample_schema_path",
+    "sigv4a_public_key",
+    "verify_sigv4a",
 ]
 
 # Reprs and tracebacks say appsync_iam.emulator.X, not ..._server.X.

@@ -245,7 +245,14 @@ def verify_sigv4a(
             "UnrecognizedClientException",
             "The security token included in the request is invalid.",
         )
-    if "host" not in names or any(name not in grouped for name in names):
+    required = {"host"} if presigned else {"host", "x-amz-date", "x-amz-region-set"}
+    if not required <= set(names):
+        raise _reject(
+            403,
+            "IncompleteSignatureException",
+            f"SignedHeaders must include {', '.join(sorted(required))}.",
+        )
+    if any(name not in grouped for name in names):
         raise _reject(403, "IncompleteSignatureException", "A SignedHeader is missing.")
     signed = [(name, value) for name in names for value in grouped[name]]
     sha = grouped.get("x-amz-content-sha256")

@@ -36,9 +36,13 @@ from ._credentials import FrozenCredentials
 from ._errors import ConfigurationError, CredentialsError
 from ._signer import (
     _OWNED_HEADERS,
+    _PLAN_CACHE_SIZE,
+    _build_plan,
     _epoch_seconds,
     _headers_to_send,
     _parse_url,
+    _Plan,
+    _PlanKey,
     canonical_headers,
     canonical_query,
 )
@@ -85,6 +89,13 @@ def _ec() -> Any:
     except ImportError:
         raise ConfigurationError(_EXTRA_HINT) from None
     return ec
+
+
+@lru_cache(maxsize=1)
+def _ecdsa_sha256() -> Any:
+    from cryptography.hazmat.primitives.hashes import SHA256
+
+    return _ec().ECDSA(SHA256())
 
 
 @lru_cache(maxsize=_KEY_CACHE_SIZE)
@@ -160,7 +171,7 @@ class SigV4ASigner:
     .. versionadded:: 0.2.0
     """
 
-    __slots__ = ("region_set", "service")
+    __slots__ = ("_clock", "_plans", "region_set", "service")
 
     def __init__(
         self, service: str = "appsync", region_set: str | Iterable[str] = "*"
@@ -169,19 +180,40 @@ class SigV4ASigner:
             raise ConfigurationError("SigV4ASigner needs a service name")
         self.service = service
         self.region_set = region_set_value(region_set)
+        # (epoch second, amz-date, scope, string-to-sign prefix)
+        self._clock: tuple[int, str, str, str] = (-1, "", "", "")
+        self._plans: dict[_PlanKey, _Plan] = {}
 
     def __repr__(self) -> str:
         return f"SigV4ASigner(service={self.service!r}, region_set={self.region_set!r})"
+
+    def _tick(self, second: int) -> tuple[int, str, str, str]:
+        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
+        scope = credential_scope(amz_date[:8], self.service)
+        clock = (second, amz_date, scope, f"{ALGORITHM}\n{amz_date}\n{scope}\n")
+        self._clock = clock  # one atomic store
+        return clock
+
+    def _plan(self, key: _PlanKey) -> _Plan:
+        # SigV4's plan (canonical request cut at the per-request values),
+        # with our X-Amz-Region-Set as one more constant signed header.
+        method, url, items, has_token, include_sha = key
+        kept = tuple((n, v) for n, v in items if n.lower() not in _SIGV4A_OWNED)
+        region = (("x-amz-region-set", self.region_set),)
+        plan = _build_plan((method, url, kept + region, has_token, include_sha))
+        if len(self._plans) >= _PLAN_CACHE_SIZE:
+            self._plans.clear()  # atomic; a steady-state client has a few plans
+        self._plans[key] = plan
+        return plan
 
     def _key(self, credentials: FrozenCredentials) -> EllipticCurvePrivateKey:
         if not credentials.access_key or not credentials.secret_key:
             raise CredentialsError("credentials lack an access key id or secret key")
         return derive_private_key(credentials.access_key, credentials.secret_key)
 
-    def _sign_sts(self, key: EllipticCurvePrivateKey, sts: str) -> str:
-        from cryptography.hazmat.primitives.hashes import SHA256
-
-        return key.sign(sts.encode(), _ec().ECDSA(SHA256())).hex()
+    @staticmethod
+    def _sign_sts(key: EllipticCurvePrivateKey, sts: str) -> str:
+        return key.sign(sts.encode(), _ecdsa_sha256()).hex()
 
     def sign(
         self,
@@ -203,23 +235,28 @@ class SigV4ASigner:
         """
         key = self._key(credentials)
         second = int(time.time()) if now is None else _epoch_seconds(now)
-        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
-        host, _, _ = _parse_url(url)
-        kept = [(n, v) for n, v in headers.items() if n.lower() not in _SIGV4A_OWNED]
-        signed = _headers_to_send(kept, host)
+        clock = self._clock if self._clock[0] == second else self._tick(second)
+        _, amz_date, scope, sts_prefix = clock
+        token = credentials.token
+        plan_key = (
+            method, url, tuple(headers.items()), bool(token), include_content_sha256
+        )  # fmt: skip
+        plan = self._plans.get(plan_key) or self._plan(plan_key)
+        (q0, q1, q2, q3), signed_headers, to_send = plan
         payload = sha256(body).hexdigest() if payload_hash is None else payload_hash
+        sha = payload if include_content_sha256 else ""
+        canonical = f"{q0}{sha}{q1}{amz_date}{q2}{token or ''}{q3}{payload}"
+        request_hash = sha256(canonical.encode()).hexdigest()
+        signature = self._sign_sts(key, f"{sts_prefix}{request_hash}")
+        signed = to_send.copy()
         signed["x-amz-date"] = amz_date
-        signed["x-amz-region-set"] = self.region_set
         if include_content_sha256:
             signed["x-amz-content-sha256"] = payload
-        if credentials.token:
-            signed["X-Amz-Security-Token"] = credentials.token
-        creq, signed_names = _canonical(method, url, signed.items(), payload)
-        sts = string_to_sign(creq, amz_date, self.service)
-        scope = credential_scope(amz_date[:8], self.service)
+        if token:
+            signed["X-Amz-Security-Token"] = token
         signed["Authorization"] = (
             f"{ALGORITHM} Credential={credentials.access_key}/{scope}, "
-            f"SignedHeaders={signed_names}, Signature={self._sign_sts(key, sts)}"
+            f"{signed_headers}{signature}"
         )
         return signed
 

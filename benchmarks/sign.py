@@ -16,6 +16,13 @@ signing key already derived and the canonical request already built):
    precomputed`` copies the HMAC inner/outer SHA-256 states hashed once per
    key (the trick the signer itself uses), the lowest cost we know.
 
+SigV4A (``AWS4-ECDSA-P256-SHA256``, a second table): the same request signed
+for region set ``*`` by ``SigV4ASigner.sign`` and by botocore's CRT signer
+(``botocore.crt.auth.CrtSigV4AsymAuth``, needs awscrt: the row says so when
+it is missing). ECDSA bounds it; the floors are one P-256 ECDSA-SHA256
+signing with ``cryptography`` of a string to sign of the real size (key
+already derived), and that plus the two sha256 of the SigV4 floor.
+
 Timing: each candidate runs in batches of about 20 ms, batches interleaved
 across candidates (so machine noise hits all alike), 15 rounds; the table shows
 the best batch (the usual timeit statistic) and the median.
@@ -38,8 +45,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from gql.transport.appsync_auth import AppSyncIAMAuthentication
 
-from appsync_iam import FrozenCredentials, SigV4Signer
+from appsync_iam import FrozenCredentials, SigV4ASigner, SigV4Signer
 from appsync_iam._signer import canonical_request, signing_key
+from appsync_iam._sigv4a import derive_private_key
 
 HOST = "example1234567890000.appsync-api.us-east-1.amazonaws.com"
 URL = f"https://{HOST}/graphql"
@@ -132,6 +140,83 @@ def signer_candidates(text: str) -> dict[str, Callable[[], object]]:
     }
 
 
+def sigv4a_candidates(text: str) -> dict[str, Callable[[], object]]:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    body = text.encode()
+    frozen = FrozenCredentials(AKID, SECRET, TOKEN)
+    ours = SigV4ASigner("appsync", region_set="*")
+    amz_date = "20200401T001010Z"
+    pairs = [*HEADERS.items(), ("host", HOST), ("x-amz-date", amz_date)]
+    pairs += [("x-amz-region-set", "*"), ("x-amz-security-token", TOKEN)]
+    creq = canonical_request("POST", URL, pairs, sha256(body).hexdigest()).encode()
+    sts = (
+        f"AWS4-ECDSA-P256-SHA256\n{amz_date}\n20200401/appsync/aws4_request\n"
+        + "0" * 64
+    ).encode()
+    key = derive_private_key(AKID, SECRET)
+    ecdsa = ec.ECDSA(hashes.SHA256())
+
+    def ecdsa_floor() -> object:
+        return key.sign(sts, ecdsa).hex()
+
+    def floor() -> object:
+        sha256(body).hexdigest()
+        sha256(creq).hexdigest()
+        return key.sign(sts, ecdsa).hex()
+
+    def appsync_iam() -> object:
+        return ours.sign(
+            "POST", URL, HEADERS, body, frozen, include_content_sha256=False
+        )
+
+    candidates: dict[str, Callable[[], object]] = {
+        "floor: one P-256 ECDSA sign (cryptography)": ecdsa_floor,
+        "floor: 2 sha256 + ECDSA sign": floor,
+        "appsync_iam SigV4ASigner.sign": appsync_iam,
+    }
+    try:
+        import botocore.auth  # noqa: F401  (botocore.crt.auth needs it first)
+        from botocore.crt.auth import CrtSigV4AsymAuth
+    except ImportError:
+        return candidates
+    crt = CrtSigV4AsymAuth(Credentials(AKID, SECRET, TOKEN), "appsync", "*")
+
+    def botocore_crt() -> object:
+        request = AWSRequest(method="POST", url=URL, headers=HEADERS, data=body)
+        crt.add_auth(request)
+        return request.headers
+
+    signed = [appsync_iam()["Authorization"], botocore_crt()["Authorization"]]
+    assert len({a.split("SignedHeaders=")[1].split(",")[0] for a in signed}) == 1
+    candidates["botocore CrtSigV4AsymAuth.add_auth (awscrt)"] = botocore_crt
+    return candidates
+
+
+def sigv4a_table(results: dict[int, dict[str, list[float]]]) -> str:
+    rows = [
+        "| body | candidate | best µs | median µs | ÷ ECDSA floor | ÷ ours |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for size, samples in results.items():
+        best = {name: min(values) for name, values in samples.items()}
+        floor = best["floor: one P-256 ECDSA sign (cryptography)"]
+        ours = best["appsync_iam SigV4ASigner.sign"]
+        for name, values in samples.items():
+            label = f"{size // 1000} KB" if size >= 1000 else f"{size} B"
+            rows.append(
+                f"| {label} | {name} | {best[name]:.2f} "
+                f"| {statistics.median(values):.2f} | {best[name] / floor:.2f}× "
+                f"| {best[name] / ours:.2f}× |"
+            )
+        if not any("Crt" in name for name in samples):
+            rows.append(
+                f"| {label} | botocore CRT signer | n/a: awscrt missing | | | |"
+            )
+    return "\n".join(rows)
+
+
 def measure(candidates: dict[str, Callable[[], object]]) -> dict[str, list[float]]:
     """µs per call for each batch, batches interleaved across candidates."""
     timers = {name: timeit.Timer(fn) for name, fn in candidates.items()}
@@ -183,6 +268,9 @@ def main() -> None:
         f"token {len(TOKEN)} chars, best of {ROUNDS} interleaved ~20 ms batches\n"
     )
     print(table(results))
+    results_a = {size: measure(sigv4a_candidates(make_body(size))) for size in results}
+    print("\nSigV4A, region set *:\n")
+    print(sigv4a_table(results_a))
     best = {size: {n: min(v) for n, v in s.items()} for size, s in results.items()}
     small = best[200]
     ours = small["appsync_iam SigV4Signer.sign"]

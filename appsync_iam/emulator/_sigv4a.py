@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -266,10 +266,14 @@ def verify_sigv4a(
             "The provided 'x-amz-content-sha256' header does not match what "
             "was computed.",
         )
+    # AWS decodes the query and encodes each key and value again (clients
+    # such as yarl send "/" and "*" unencoded); botocore takes it as given.
     canonical_query = "&".join(
-        part
-        for part in query.split("&")
-        if part and not part.startswith("X-Amz-Signature=")
+        "=".join(
+            quote(unquote_to_bytes(part), safe="-_.~") for part in pair.split("=", 1)
+        )
+        for pair in query.split("&")
+        if pair and not pair.startswith("X-Amz-Signature=")
     )
     url = (
         "https://emulator.invalid"

@@ -231,15 +231,13 @@ def verify_sigv4a(
     token = fields.get("Security-Token") if presigned else None
     if not presigned:
         sent = grouped.get("x-amz-security-token", [])
-        token = sent[0].strip() if len(sent) == 1 else None
+        token = ",".join(v.strip() for v in sent) if sent else None
         if sent and "x-amz-security-token" not in names:
             raise _reject(
                 403, "IncompleteSignatureException", "The session token must be signed."
             )
-    if (principal.token or None) != token or (
-        token is not None
-        and not hmac.compare_digest(token.encode(), principal.token.encode())  # type: ignore[union-attr]
-    ):
+    expected = (principal.token or "").encode()
+    if not hmac.compare_digest((token or "").encode("utf-8", "replace"), expected):
         raise _reject(
             403,
             "UnrecognizedClientException",

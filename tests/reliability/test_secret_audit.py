@@ -48,6 +48,7 @@ from appsync_iam import (
     RealtimeOptions,
     RequestTimeout,
     RetryPolicy,
+    SigV4ASigner,
     SigV4Signer,
     StaticCredentials,
     SubscriptionError,
@@ -539,6 +540,8 @@ class TestReprs:
         for source in sources:
             assert (await source.get_frozen()).secret_key == SECRET
         transport = AppSyncIAMTransport(emulator.url, credentials=creds)
+        sigv4a = SigV4ASigner("s3", region_set="*")
+        sigv4a.sign("GET", emulator.url, {}, b"", creds)  # its key cache holds them
         realtime = RealtimeClient(transport, **FAST_REALTIME)
         async with client_for(emulator, creds, retry=FAST_RETRY) as client:
             await client.execute_async(GET_ROOM, {"id": "r"})
@@ -553,6 +556,7 @@ class TestReprs:
                 *sources,
                 AppSyncEndpoint.from_url(emulator.url),
                 SigV4Signer(region="us-east-1"),
+                sigv4a,
                 transport,
                 client,
                 RetryPolicy(),

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote_to_bytes
+from urllib.parse import parse_qsl
 
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -31,9 +31,11 @@ from ._principal import Principal
 from ._verifier import (
     AMZ_DATE_FORMAT,
     MAX_SKEW,
+    S3_SERVICES,
     SignatureRejected,
     _group_headers,
-    _WireSigV4Auth,
+    _wire_auth,
+    canonical_query,
 )
 
 __all__ = ["SIGV4A_ALGORITHM", "sigv4a_public_key", "verify_sigv4a"]
@@ -265,35 +267,32 @@ def verify_sigv4a(
             "was computed.",
         )
     # AWS decodes the query and encodes each key and value again (clients
-    # such as yarl send "/" and "*" unencoded); botocore takes it as given.
-    canonical_query = "&".join(
-        "=".join(
-            quote(unquote_to_bytes(part), safe="-_.~") for part in pair.split("=", 1)
-        )
-        for pair in query.split("&")
-        if pair and not pair.startswith("X-Amz-Signature=")
+    # such as yarl send "/" and "*" unencoded): the emulator's canonical_query.
+    unsigned = "&".join(
+        pair for pair in query.split("&") if not pair.startswith("X-Amz-Signature=")
     )
-    url = (
-        "https://emulator.invalid"
-        + (path or "/")
-        + ("?" + canonical_query if canonical_query else "")
-    )
+    url = "https://emulator.invalid" + (path or "/")
     request = AWSRequest(method=method.upper(), url=url, data=body)
-    for name, value in signed:
-        request.headers[name] = value
-    if presigned and scope_service == "s3":
-        request.headers["X-Amz-Content-SHA256"] = "UNSIGNED-PAYLOAD"
-    auth = _WireSigV4Auth(
-        Credentials(access_key, "unused"), scope_service, "unused", signed
+    request.params = {}  # the query is canonicalized below, not by botocore
+    if sha is not None:
+        payload_hash = sha[0].strip()
+    elif presigned and scope_service in S3_SERVICES:
+        payload_hash = "UNSIGNED-PAYLOAD"
+    else:
+        payload_hash = hashlib.sha256(body).hexdigest()
+    auth = _wire_auth(
+        Credentials(access_key, "unused"), scope_service, "unused", signed, payload_hash
     )
     try:
-        canonical = auth.canonical_request(request)
+        lines = auth.canonical_request(request).split("\n")
     except UnicodeError:
         raise _reject(
             403,
             "InvalidSignatureException",
             "Signed header values must be valid UTF-8.",
         ) from None
+    lines[2] = canonical_query(unsigned)  # method, path, query, headers...
+    canonical = "\n".join(lines)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     string_to_sign = (
         f"{SIGV4A_ALGORITHM}\n{amz_date}\n{date}/{scope_service}/aws4_request\n{digest}"

@@ -476,10 +476,15 @@ class SigV4Server(LoopbackServer):
                 if name.lower() not in _HOP_BY_HOP:
                     response.headers.add(name, value)
             response.headers["x-amzn-RequestId"] = request_id
-            await response.prepare(request)
-            async for chunk in upstream.content.iter_any():
-                await response.write(chunk)  # as it comes: SSE events stay live
-            await response.write_eof()
+            try:
+                await response.prepare(request)
+                async for chunk in upstream.content.iter_any():
+                    await response.write(chunk)  # as it comes: SSE events stay live
+                await response.write_eof()
+            except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+                # The client left mid-stream (e.g. closed an SSE stream): drop
+                # the upstream answer too, as a proxy does.
+                log.debug("Client left during a proxied answer (%s)", request_id)
         return response
 
 

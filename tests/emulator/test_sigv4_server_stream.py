@@ -164,3 +164,37 @@ def test_bad_arguments() -> None:
         SigV4Server(upstream="ftp://x")
     with pytest.raises(RuntimeError, match="not running"):
         _ = SigV4Server().url
+
+
+async def test_client_leaving_a_proxied_stream_is_quiet(
+    session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client closing an endless upstream SSE stream is no server error."""
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.content_type = "text/event-stream"
+        await response.prepare(request)
+        try:
+            while True:
+                await response.write(b"data: tick\n\n")
+                await asyncio.sleep(0.01)
+        except ConnectionResetError:  # the proxy dropped us: expected
+            return response
+
+    app = web.Application()
+    app.router.add_get("/sse", endless)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        async with SigV4Server(upstream=f"http://127.0.0.1:{port}") as server:
+            url, headers = sign(server, "GET", "/sse")
+            async with session.get(URL(url, encoded=True), headers=headers) as response:
+                assert (await response.content.readline()) == b"data: tick\n"
+            await asyncio.sleep(0.3)
+            assert server.requests[-1].status == 200
+    finally:
+        await runner.cleanup()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text

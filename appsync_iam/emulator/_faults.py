@@ -16,7 +16,13 @@ from typing import Any
 
 __all__ = ["Faults"]
 
-_RATES = ("throttle_rate", "error_5xx_rate", "reset_before_rate", "reset_after_rate")
+_RATES = (
+    "throttle_rate",
+    "error_5xx_rate",
+    "reset_before_rate",
+    "reset_after_rate",
+    "event_failure_rate",
+)
 
 #: errorType sent with each 5xx status the emulator can inject.
 ERROR_5XX_TYPES = {500: "InternalFailure", 502: "BadGateway", 503: "ServiceUnavailable"}
@@ -57,6 +63,16 @@ class Faults:
       abruptly after that long.
     - ``withhold_ka``: when true, no ``ka`` frames are sent.
 
+    Both apply to the GraphQL and the Events WebSockets. Events API (HTTP
+    and WebSocket publish; ``throttle_rate`` also answers a WebSocket
+    ``publish`` with ``publish_error`` ``LimitExceededError``):
+
+    - ``event_failure_rate``: each published event is answered in
+      ``failed[]`` (``code`` ``event_failure_code``, default 400) instead of
+      ``successful[]``, and neither recorded nor delivered;
+    - ``fail_event_indices``: the events at these indices of every publish
+      request fail the same way (deterministic).
+
     ``injected`` counts the faults actually injected, by kind (``"throttle"``,
     ``"error_5xx"``, ``"reset_before"``, ``"reset_after"``, ``"latency"``, and
     whatever the real-time endpoint records, e.g. ``"drop_ws"``).
@@ -78,6 +94,9 @@ class Faults:
     withhold_ka: bool = False
     quota_per_s: float | None = None
     quota_burst: float | None = None
+    event_failure_rate: float = 0.0
+    fail_event_indices: frozenset[int] = frozenset()
+    event_failure_code: int = 400
     throttle_error_type: str = "TooManyRequestsException"
     error_5xx_status: int = 500
     injected: Counter[str] = field(default_factory=Counter, init=False)
@@ -101,6 +120,8 @@ class Faults:
                 raise ValueError(f"{name} must be None or > 0, not {value!r}")
             value = float(value)
             object.__setattr__(self, "_bucket", None)  # a new quota starts full
+        if name == "fail_event_indices":
+            value = frozenset(int(i) for i in value)
         if name == "error_5xx_status" and value not in ERROR_5XX_TYPES:
             raise ValueError(
                 f"error_5xx_status must be one of {sorted(ERROR_5XX_TYPES)}"
@@ -120,6 +141,7 @@ class Faults:
         self.quota_burst = None
         self.drop_ws_every_s = None
         self.withhold_ka = False
+        self.fail_event_indices = frozenset()
         self.injected.clear()
 
     def draw(self, kind: str, rate: float) -> bool:

@@ -490,25 +490,20 @@ class RealtimeServer:
         protocols = _offered_protocols(request)
         # Never list header-… as a server protocol: it must not be echoed.
         ws = web.WebSocketResponse(
-            protocols=(SUBPROTOCOL,) if SUBPROTOCOL in protocols else (),
+            protocols=(self.subprotocol,) if self.subprotocol in protocols else (),
             autoping=True,
         )
         await ws.prepare(request)
         self._emulator._record(request, 101)
         try:
-            self._verify(
-                request,
-                _header_object(request, protocols),
-                self._graphql_path + "/connect",
-                _CONNECT_BODY,
-            )
+            principal = self._connect(request, protocols)
         except _Rejected as exc:
             self.stats["connection_errors"] += 1
             with contextlib.suppress(ConnectionError, RuntimeError):
-                await ws.send_str(_errors_frame("connection_error", exc.errors))
+                await ws.send_str(self._connection_error(exc.errors))
             await ws.close()
             return ws
-        connection = _Connection(self, request, ws)
+        connection = self._connection(request, ws, principal)
         self._connections.add(connection)
         self.stats["connections"] += 1
         try:
@@ -516,6 +511,26 @@ class RealtimeServer:
         finally:
             self._connections.discard(connection)
         return ws
+
+    #: The subprotocol echoed when offered.
+    subprotocol = SUBPROTOCOL
+
+    def _connect(self, request: web.Request, protocols: list[str]) -> Principal:
+        """Verify the handshake: the principal, or :class:`_Rejected`."""
+        return self._verify(
+            request,
+            _header_object(request, protocols),
+            self._graphql_path + "/connect",
+            _CONNECT_BODY,
+        )
+
+    def _connection_error(self, errors: list[dict[str, Any]]) -> str:
+        return _errors_frame("connection_error", errors)
+
+    def _connection(
+        self, request: web.Request, ws: web.WebSocketResponse, principal: Principal
+    ) -> _Connection:
+        return _Connection(self, request, ws)
 
     def _verify(
         self,
@@ -527,9 +542,9 @@ class RealtimeServer:
         """The principal of a header object, or :class:`_Rejected`."""
         host = next((v for k, v in headers.items() if k.lower() == "host"), None)
         if host is not None and host.lower() not in self._hosts(request):
-            # The header object must name the GraphQL host (protocol doc §2.2).
+            # The header object must name the HTTP host (protocol doc §2.2).
             raise _Rejected(
-                _error(
+                self._error_object(
                     "UnauthorizedException",
                     "The host in the authorization header does not match this API.",
                     401,
@@ -541,8 +556,18 @@ class RealtimeServer:
             )
         except SignatureRejected as exc:
             log.info("Real-time: rejected a signature: %s", exc.error_type)
-            raise _Rejected(_auth_error(exc)) from None
+            raise _Rejected(self._auth_error(exc)) from None
         return principal
+
+    # GraphQL real-time errors carry an errorCode; the Events endpoint
+    # overrides these two (Events errors have none).
+    @staticmethod
+    def _error_object(error_type: str, message: str, code: int) -> dict[str, Any]:
+        return _error(error_type, message, code)
+
+    @staticmethod
+    def _auth_error(exc: SignatureRejected) -> dict[str, Any]:
+        return _auth_error(exc)
 
     def _hosts(self, request: web.Request) -> set[str]:
         return {urlsplit(self._emulator.url).netloc.lower(), request.host.lower()}

@@ -6,6 +6,7 @@ One aiohttp application per :class:`AppSyncEmulator`:
   (:mod:`._faults`), then the GraphQL engine; AppSync's status codes, JSON
   error shape, ``x-amzn-ErrorType`` and ``x-amzn-RequestId`` (protocol doc §1.4).
 - ``GET /graphql/realtime``: the real-time endpoint (:mod:`._realtime`).
+- ``POST /event`` and ``GET /event/realtime``: the Events API (:mod:`._events`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from aiohttp import web
 
 from .._credentials import FrozenCredentials
 from .._errors import redact
+from ._events import EVENTS_PATH, EventsInputError, EventsServer, PublishedEvent
 from ._engine import (
     ExecutedOperation,
     GraphQLEngine,
@@ -138,7 +140,12 @@ class AppSyncEmulator(LoopbackServer):
             assert len(emulator.executed) == 1
 
     ``ka_interval`` (seconds) and ``connection_timeout_ms`` set the real-time
-    keep-alive; ``seed`` seeds :attr:`faults`.
+    keep-alive (GraphQL and Events); ``seed`` seeds :attr:`faults`.
+
+    ``event_namespaces`` are the Events API's channel namespaces, served at
+    :attr:`events_url` (``POST /event``) and :attr:`events_realtime_url`;
+    :attr:`published` lists the events accepted, :attr:`events` is that
+    endpoint (namespaces, stats, ``drop_all()``).
     """
 
     def __init__(
@@ -152,6 +159,7 @@ class AppSyncEmulator(LoopbackServer):
         ka_interval: float = 60.0,
         connection_timeout_ms: int = 300000,
         seed: int | None = None,
+        event_namespaces: Iterable[str] = ("default",),
     ) -> None:
         super().__init__(host, port)
         self.region = region
@@ -168,6 +176,9 @@ class AppSyncEmulator(LoopbackServer):
         self._verifier = SigV4Verifier(self._principals, region, now=self.now)
         self._engine = GraphQLEngine(load_schema_text(schema), resolvers)
         self._realtime = RealtimeServer(self)
+        if isinstance(event_namespaces, str):
+            event_namespaces = (event_namespaces,)
+        self._events = EventsServer(self, event_namespaces)
         self._request_ids = random.Random()
 
     def __repr__(self) -> str:
@@ -191,6 +202,42 @@ class AppSyncEmulator(LoopbackServer):
         """The real-time endpoint: its ``stats`` counters, ``open_connections``,
         ``active_subscriptions``, ``broadcast()`` and ``drop_all()``."""
         return self._realtime
+
+    @property
+    def events_url(self) -> str:
+        """The Events API HTTP endpoint, e.g. ``http://127.0.0.1:PORT/event``.
+
+        .. versionadded:: 0.2.0
+        """
+        return f"http://{self._url_host()}:{self.port}{EVENTS_PATH}"
+
+    @property
+    def events_realtime_url(self) -> str:
+        """The Events WebSocket, e.g. ``ws://127.0.0.1:PORT/event/realtime``.
+
+        .. versionadded:: 0.2.0
+        """
+        return f"ws://{self._url_host()}:{self.port}{EVENTS_PATH}/realtime"
+
+    @property
+    def events(self) -> EventsServer:
+        """The Events API endpoint: ``namespaces`` (live set),
+        ``add_namespace()``, ``stats``, ``open_connections``,
+        ``active_subscriptions``, ``drop_all()``, ``max_subscriptions``,
+        ``oversize``.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._events
+
+    @property
+    def published(self) -> list[PublishedEvent]:
+        """Every event the Events API accepted, in order (a live list:
+        ``.clear()`` it between phases of a test).
+
+        .. versionadded:: 0.2.0
+        """
+        return self._events.published
 
     @property
     def principals(self) -> Mapping[str, Principal]:
@@ -258,7 +305,10 @@ class AppSyncEmulator(LoopbackServer):
 
     async def _on_close(self) -> None:
         """Close real-time connections before the HTTP server."""
-        await self._realtime.close()
+        try:
+            await self._realtime.close()
+        finally:
+            await self._events.close()
 
     # -- HTTP ---------------------------------------------------------------
 
@@ -270,6 +320,8 @@ class AppSyncEmulator(LoopbackServer):
         )
         app.router.add_route("*", GRAPHQL_PATH, weakly(self._handle_graphql))
         app.router.add_get(GRAPHQL_PATH + "/realtime", weakly(self._realtime.handle))
+        app.router.add_route("*", EVENTS_PATH, weakly(self._handle_event_publish))
+        app.router.add_get(EVENTS_PATH + "/realtime", weakly(self._events.handle))
         return app
 
     @web.middleware
@@ -361,6 +413,50 @@ class AppSyncEmulator(LoopbackServer):
         return self._json(
             200, result, request_id, {"x-amzn-appsync-TokensConsumed": "1"}
         )
+
+    async def _handle_event_publish(self, request: web.Request) -> web.StreamResponse:
+        """``POST /event``: HTTP publish (events-api.md §1.2)."""
+        if request.method != "POST":
+            # "Publishing is the only supported action over the endpoint."
+            raise web.HTTPMethodNotAllowed(request.method, ["POST"])
+        request_id = self._new_request_id()
+        body = await request.read()
+        path, _, query = request.raw_path.partition("?")
+        try:
+            principal = self._verifier.verify(
+                method=request.method,
+                path=path,
+                query=query,
+                headers=request.headers,
+                body=body,
+            )
+        except SignatureRejected as exc:
+            log.info(
+                "Rejected %s %s: %s %s (request id %s)",
+                request.method, path, exc.status, exc.error_type, request_id,
+            )  # fmt: skip
+            return self._error(exc.status, exc.error_type, exc.message, request_id)
+        fault = await self._fault_before(request, request_id)
+        if fault is not None:
+            return fault
+        try:
+            try:
+                payload = json.loads(body)
+            except (ValueError, RecursionError):  # also UnicodeDecodeError
+                raise EventsInputError(
+                    400, "BadRequestException", "The body is not valid JSON."
+                ) from None
+            segments, events = self._events.check_publish(payload)
+            outcome = await self._events.publish(segments, events, principal, "http")
+            # Delivered before the answer: a test sees them as soon as it has it.
+            await self._events.fan_out(segments, outcome.accepted)
+        except EventsInputError as exc:
+            return self._error(exc.status, exc.error_type, exc.message, request_id)
+        if self.faults.draw("reset_after", self.faults.reset_after_rate):
+            log.info("Fault: connection dropped after publishing (request id %s)",
+                     request_id)  # fmt: skip
+            return _drop_connection(request)
+        return self._json(200, outcome.as_json(), request_id)
 
     async def _fault_before(
         self, request: web.Request, request_id: str

@@ -29,13 +29,13 @@ from aiohttp import web
 
 from .._credentials import FrozenCredentials
 from .._errors import redact
-from ._events import EVENTS_PATH, EventsInputError, EventsServer, PublishedEvent
 from ._engine import (
     ExecutedOperation,
     GraphQLEngine,
     MissingOperationName,
     load_schema_text,
 )
+from ._events import EVENTS_PATH, EventsInputError, EventsServer, PublishedEvent
 from ._faults import ERROR_5XX_TYPES, Faults
 from ._principal import Principal
 from ._realtime import RealtimeServer

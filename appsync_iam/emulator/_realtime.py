@@ -138,6 +138,25 @@ def _b64_json(text: str) -> dict[str, str]:
     return value
 
 
+class _HideHeaderProtocols(logging.Filter):
+    """Redact ``header-…`` subprotocols (signed header objects) from aiohttp's
+    "Client protocols … don't overlap" warning, logged when a client offers
+    none of the server's subprotocols."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 3 and isinstance(args[1], list):
+            offered = [
+                "header-<redacted>" if str(p).startswith("header-") else p
+                for p in args[1]
+            ]
+            record.args = (args[0], offered, args[2])
+        return True
+
+
+logging.getLogger("aiohttp.websocket").addFilter(_HideHeaderProtocols())
+
+
 def _offered_protocols(request: web.Request) -> list[str]:
     values = request.headers.getall("Sec-WebSocket-Protocol", [])
     return [p.strip() for value in values for p in value.split(",") if p.strip()]

@@ -342,6 +342,8 @@ def _print_banner(emulator: Any, schema: str) -> None:
         f"AppSync emulator serving {schema} (IAM signatures verified)",
         f"  GraphQL:   {emulator.url}",
         f"  Real-time: {emulator.realtime_url}",
+        f"  Events:    {emulator.events_url}",
+        f"  Events WS: {emulator.events_realtime_url}",
         f"  Region:    {emulator.region}",
         "",
         "Test credentials (AWS's public example keys, accepted only here):",

@@ -55,6 +55,34 @@ like that service, and echoes, streams, or proxies to your app::
     async with SigV4Server(service="execute-api") as server:
         ...  # sign for server.region with server.credentials, call server.url
 
+Events API (AppSync Events, events-api.md): ``AppSyncEmulator(schema,
+event_namespaces=("default", "chat"))`` also serves ``POST /event`` (HTTP
+publish, :attr:`AppSyncEmulator.events_url`) and ``/event/realtime``
+(:attr:`AppSyncEmulator.events_realtime_url`: subprotocol
+``aws-appsync-event-ws``, IAM in a ``header-<base64url>`` subprotocol or on
+the upgrade request's headers). Connect, ``subscribe`` and ``publish`` are
+verified with botocore over the virtual ``POST https://<http host>/event``
+with bodies ``{}``, ``{"channel":C}`` and ``{"channel":C,"events":[...]}``
+(compact, raw UTF-8); errors are top-level ``errors`` arrays of
+``{errorType, message}`` (``connection_error``, ``subscribe_error``,
+``publish_error``, ``unsubscribe_error``, ``error``). Channels are checked
+(1–5 segments of ``[A-Za-z0-9-]``, ≤ 50 each, namespace defined, ``/*``
+only to subscribe and matching every channel strictly below), 1–5 events per
+publish, each a JSON string of ≤ 240 KB (an oversize one is ``failed`` with
+code 400, or dropped silently with ``emulator.events.oversize = "drop"``).
+``publish_success`` and the HTTP answer list ``successful``/``failed`` with
+indices; ``faults.fail_event_indices`` / ``event_failure_rate`` make events
+fail; ``faults.drop_ws_every_s``, ``withhold_ka`` and ``throttle_rate`` apply
+too. ``emulator.published`` lists the accepted :class:`PublishedEvent`;
+``Principal.deny`` entries ``"EventConnect"``, ``"EventPublish[:ns]"`` and
+``"EventSubscribe[:ns]"`` emulate IAM policies. Undocumented and chosen here:
+HTTP statuses (400 ``BadRequestException`` for bad input, 404
+``ResourceNotFound`` for an unknown namespace, signatures as for
+``/graphql``), WebSocket input errors as ``InvalidInputError``, whether
+``/*`` counts as a segment (no), ``ka`` without ``connection_init`` (yes),
+100 subscriptions per connection, ``publish_success`` sent before the
+events' ``data`` frames.
+
 From sync code: ``with AppSyncEmulator(schema).run_in_thread() as emulator:``.
 In pytest: ``pytest_plugins = ["appsync_iam.emulator.pytest_plugin"]`` gives
 the ``appsync_emulator`` fixture. From a shell:
@@ -64,6 +92,7 @@ the ``appsync_emulator`` fixture. From a shell:
 from __future__ import annotations
 
 from ._engine import AppSyncResolverError, ExecutedOperation
+from ._events import PublishedEvent
 from ._faults import Faults
 from ._principal import Principal
 from ._samples import available_samples, sample_schema_path
@@ -86,6 +115,7 @@ __all__ = [
     "ExecutedOperation",
     "Faults",
     "Principal",
+    "PublishedEvent",
     "ReceivedRequest",
     "SigV4Request",
     "SigV4Server",

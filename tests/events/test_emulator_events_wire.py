@@ -53,12 +53,18 @@ PUBLISH = {"channel": "/default/room1", "events": ['{"msg":"héllo"}', "42"]}
 # events-api.md §1.6, "Known-answer vectors" (E3):
 # | request   | token EXAMPLESESSIONTOKEN | no token |
 VECTORS = {
-    ("connect", True): "fce9783d85b213ed86fb0152224eae4e800d6964a7ccd4c20ae29270d42c693b",
-    ("connect", False): "f5e1620c9534ba965864e15ace073258161abea4ef6579bdf254a1f2eb23e45a",
-    ("subscribe", True): "c57984748f0055c6b3316d12527405376ccbdd7ad43b0739f8a96aefe53a6ef5",
-    ("subscribe", False): "40e4aa2db9307c6591de39511ffe22bb8cc7aaa033d9bf5b99b48a4759864289",
-    ("publish", True): "2ecb90a8258c8c2ade1210c433fd6c2da126bedabc350d77d2ad4e24e0ec2082",
-    ("publish", False): "ecfa7cd99798fd68ee0707159abf1307f5f710ab75da4e1a93045c8c820d23db",
+    ("connect", True):
+        "fce9783d85b213ed86fb0152224eae4e800d6964a7ccd4c20ae29270d42c693b",
+    ("connect", False):
+        "f5e1620c9534ba965864e15ace073258161abea4ef6579bdf254a1f2eb23e45a",
+    ("subscribe", True):
+        "c57984748f0055c6b3316d12527405376ccbdd7ad43b0739f8a96aefe53a6ef5",
+    ("subscribe", False):
+        "40e4aa2db9307c6591de39511ffe22bb8cc7aaa033d9bf5b99b48a4759864289",
+    ("publish", True):
+        "2ecb90a8258c8c2ade1210c433fd6c2da126bedabc350d77d2ad4e24e0ec2082",
+    ("publish", False):
+        "ecfa7cd99798fd68ee0707159abf1307f5f710ab75da4e1a93045c8c820d23db",
 }  # fmt: skip
 
 # events-api.md §1.6: canonical request of "connect, with token".

@@ -574,6 +574,7 @@ class TestReprs:
                 SigV4Verifier(emulator.principals, "us-east-1", now=emulator.now),
                 AppSyncResolverError("denied", error_type="Unauthorized"),
                 *(await _sigv4_server_objects()),
+                *(await _events_objects(emulator, creds)),
             ]
             assert any(isinstance(r, BatchResult) and r.error for r in results)
             covered = {type(obj).__name__ for obj in objects} | {
@@ -598,6 +599,30 @@ class TestReprs:
             public - covered - errors - {"SignatureRejected", "AppSyncResolverError"}
         )
         assert not missing, f"add to this test: {sorted(missing)}"
+
+
+async def _events_objects(
+    emulator: AppSyncEmulator, creds: FrozenCredentials
+) -> list[object]:
+    """An Events API publish signed with the secrets: what the emulator recorded."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    body = b'{"channel":"/default/a","events":["1"]}'
+    request = AWSRequest("POST", emulator.events_url, data=body)
+    SigV4Auth(
+        Credentials(creds.access_key, creds.secret_key, creds.token),
+        "appsync",
+        emulator.region,
+    ).add_auth(request)
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            emulator.events_url, data=body, headers=dict(request.headers)
+        ) as answer:
+            assert answer.status == 200, await answer.text()
+    assert emulator.published
+    return [*emulator.published, emulator.events]
 
 
 async def _sigv4_server_objects() -> list[object]:

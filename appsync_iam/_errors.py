@@ -50,7 +50,17 @@ __all__ = [
 
 
 class AppSyncError(Exception):
-    """The root of every error this library raises."""
+    """The root of every error this library raises.
+
+    Every error pickles with its attributes (``multiprocessing``,
+    ``concurrent.futures``): unpickling restores ``args`` and the instance
+    dict without calling ``__init__``, whose keyword-only arguments
+    (``status=``, ``errors=``) ``Exception``'s default pickling would drop.
+    As for builtin exceptions, ``__cause__`` and the traceback are not kept.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (restore_error, (type(self), self.args, dict(self.__dict__)))
 
 
 class ConfigurationError(AppSyncError, ValueError):
@@ -188,6 +198,16 @@ class SubscriptionError(AppSyncError):
             if error.get("errorType"):
                 return str(error["errorType"])
         return None
+
+
+def restore_error(
+    cls: type[AppSyncError], args: tuple[Any, ...], state: dict[str, Any]
+) -> AppSyncError:
+    """Rebuild a pickled error: ``args`` and attributes, no ``__init__``."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 # AppSync echoes the canonical request in signature errors, token included

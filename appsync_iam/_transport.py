@@ -28,6 +28,7 @@ from ._errors import (
     HTTPStatusError,
     ProtocolError,
     TransportError,
+    restore_error,
 )
 from ._http import RealtimeAuth, SignedHTTP, lower_headers
 from ._printed import document_operation
@@ -72,6 +73,7 @@ _GQL_BASES: Final[tuple[tuple[type[AppSyncError], type[Exception]], ...]] = (
     (TransportError, gql_errors.TransportError),
 )
 _gql_twins: dict[type[AppSyncError], type[AppSyncError]] = {}
+_twinned: dict[type[AppSyncError], type[AppSyncError]] = {}  # twin -> ours
 
 
 def _gql_twin(cls: type[AppSyncError]) -> type[AppSyncError] | None:
@@ -89,9 +91,23 @@ def _gql_twin(cls: type[AppSyncError]) -> type[AppSyncError] | None:
             "__module__": cls.__module__,
             "__qualname__": cls.__qualname__,
             "__doc__": cls.__doc__,
+            "__reduce__": _reduce_twin,
         }
         twin = _gql_twins[cls] = type(cls.__name__, (cls, base), namespace)
+        _twinned[twin] = cls
     return twin
+
+
+def _reduce_twin(error: AppSyncError) -> tuple[Any, ...]:
+    # A twin's name is its original's, so pickle could not find it by name:
+    # pickle the original class and re-twin on load (which imports gql).
+    return (_restore_twin, (_twinned[type(error)], error.args, dict(vars(error))))
+
+
+def _restore_twin(
+    cls: type[AppSyncError], args: tuple[Any, ...], state: dict[str, Any]
+) -> AppSyncError:
+    return restore_error(_gql_twin(cls) or cls, args, state)
 
 
 @contextlib.contextmanager

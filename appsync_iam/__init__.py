@@ -2,17 +2,22 @@
 
 The public names are re-exported here; the modules are private.
 
-``AppSyncIAMTransport`` (gql's transport) is loaded on first access: it
-imports gql and graphql-core, which the rest of the library never needs, and
-which would otherwise be most of a Lambda cold start.
+Importing the package loads only the credential sources and the errors; the
+client's modules load on first access to their names (PEP 562), so
+``import appsync_iam.emulator`` loads none of the client's signing or HTTP
+code. ``AppSyncIAMTransport`` (gql's transport) imports gql and
+graphql-core, which the rest of the library never needs, and which would
+otherwise be most of a Lambda cold start.
 """
 
 from __future__ import annotations
 
+import importlib as _importlib
+import sys as _sys
 import typing as _typing
 
-from ._batch import BatchResult
-from ._client import AppSyncClient
+# Loaded with the package: what the emulator shares with the client (value
+# types and errors), cheap and free of the client's signing code.
 from ._credentials import (
     BotocoreCredentials,
     CallableCredentials,
@@ -22,7 +27,6 @@ from ._credentials import (
     FrozenCredentials,
     StaticCredentials,
 )
-from ._endpoint import AppSyncEndpoint
 from ._errors import (
     AppSyncError,
     AuthorizationError,
@@ -36,18 +40,21 @@ from ._errors import (
     ThrottlingError,
     TransportError,
 )
-from ._rate import AdaptiveRateLimiter, TokenBucket
-from ._realtime import (
-    ConnectionEvent,
-    ConnectionState,
-    RealtimeClient,
-    RealtimeOptions,
-)
-from ._retry import RetryPolicy
-from ._signer import SigV4Signer
-from ._sigv4a import SigV4ASigner
 
 if _typing.TYPE_CHECKING:
+    from ._batch import BatchResult
+    from ._client import AppSyncClient
+    from ._endpoint import AppSyncEndpoint
+    from ._rate import AdaptiveRateLimiter, TokenBucket
+    from ._realtime import (
+        ConnectionEvent,
+        ConnectionState,
+        RealtimeClient,
+        RealtimeOptions,
+    )
+    from ._retry import RetryPolicy
+    from ._signer import SigV4Signer
+    from ._sigv4a import SigV4ASigner
     from ._transport import AppSyncIAMTransport
 
 __version__ = "0.1.0.dev0"
@@ -86,7 +93,25 @@ __all__ = [
     "TransportError",
 ]
 
-_LAZY = frozenset({"AppSyncIAMTransport"})
+# Loaded on first access (PEP 562): the client's modules. So
+# ``import appsync_iam.emulator`` loads none of the client's signing or HTTP
+# code (the emulator must not verify with the code it checks), and
+# AppSyncIAMTransport's gql and graphql-core load only when it is used.
+_LAZY: dict[str, str] = {
+    "AdaptiveRateLimiter": "._rate",
+    "AppSyncClient": "._client",
+    "AppSyncEndpoint": "._endpoint",
+    "AppSyncIAMTransport": "._transport",
+    "BatchResult": "._batch",
+    "ConnectionEvent": "._realtime",
+    "ConnectionState": "._realtime",
+    "RealtimeClient": "._realtime",
+    "RealtimeOptions": "._realtime",
+    "RetryPolicy": "._retry",
+    "SigV4ASigner": "._sigv4a",
+    "SigV4Signer": "._signer",
+    "TokenBucket": "._rate",
+}
 
 
 def _public(obj: _typing.Any) -> _typing.Any:
@@ -97,16 +122,21 @@ def _public(obj: _typing.Any) -> _typing.Any:
 
 
 def __getattr__(name: str) -> _typing.Any:
-    if name == "AppSyncIAMTransport":
-        from ._transport import AppSyncIAMTransport
-
-        globals()[name] = _public(AppSyncIAMTransport)
-        return AppSyncIAMTransport
-    raise AttributeError(f"module 'appsync_iam' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'appsync_iam' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    # Name every public object of the modules loaded so far, not only this
+    # one: a class a loaded module uses may be shown before it is asked for.
+    for other, where in _LAZY.items():
+        loaded = _sys.modules.get(__name__ + where)
+        if loaded is not None and other not in globals():
+            globals()[other] = _public(getattr(loaded, other))
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY)
+    return sorted(set(globals()) | set(_LAZY))
 
 
 for _name in __all__:

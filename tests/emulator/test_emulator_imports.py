@@ -2,12 +2,15 @@
 
 A signer bug must not hide behind a verifier that shares its code, so no
 emulator module imports ``appsync_iam._signer``, and the emulator verifies
-real requests with the signer module made unusable.
+real requests with the signer module made unusable. Importing the emulator (or
+serving a request with it) loads no client module but the shared value types,
+errors and schema prelude: the package `__init__` loads the rest lazily.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 import textwrap
@@ -62,38 +65,68 @@ class TestNoSigner:
         for path in modules:
             assert _client_imports(path) <= ALLOWED_CLIENT_MODULES, path.name
 
-    def test_importing_the_emulator_never_imports_the_signer(self) -> None:
-        """Importing appsync_iam.emulator (starting nothing) never imports _signer
-        from an emulator module (the client package's own __init__ may)."""
+    def test_importing_the_emulator_loads_nothing_of_the_client(self) -> None:
+        """``import appsync_iam.emulator`` loads no client module (sys.modules
+        in a fresh interpreter): neither _signer nor what signs or sends."""
         result = _run(
             """
-            import sys
-
-            importers = []
-
-            class Spy:
-                def find_spec(self, name, path=None, target=None):
-                    if name == "appsync_iam._signer":
-                        frame = sys._getframe(1)
-                        while frame.f_globals.get("__name__", "").startswith(
-                            ("importlib", "_frozen_importlib")
-                        ):
-                            frame = frame.f_back
-                        importers.append(frame.f_globals.get("__name__"))
-                    return None
-
-            sys.meta_path.insert(0, Spy())
+            import json, sys
             import appsync_iam.emulator  # noqa: F401
 
-            emulator = [i for i in importers if i.startswith("appsync_iam.emulator")]
-            assert not emulator, importers
-            if not importers:
-                assert "appsync_iam._signer" not in sys.modules
-            print("ok", importers)
+            print(json.dumps(sorted(sys.modules)))
             """
         )
         assert result.returncode == 0, result.stderr
-        assert result.stdout.startswith("ok")
+        loaded = set(json.loads(result.stdout))
+        client = {
+            m
+            for m in loaded
+            if m.startswith("appsync_iam.") and not m.startswith("appsync_iam.emulator")
+        }
+        shared = {f"appsync_iam.{name}" for name in ALLOWED_CLIENT_MODULES}
+        assert client <= shared, sorted(client - shared)
+        assert "appsync_iam._signer" not in loaded
+        # The modules that sign or send exist: the check is not vacuous.
+        for name in ("_signer", "_http", "_client", "_realtime", "_retry"):
+            assert (EMULATOR.parent / f"{name}.py").exists(), name
+
+    def test_serving_a_signed_request_loads_nothing_of_the_client(self) -> None:
+        """An emulator started, a botocore-signed request verified and answered:
+        still no client module but the shared ones in sys.modules."""
+        result = _run(
+            """
+            import http.client, json, sys
+            from botocore.auth import SigV4Auth
+            from botocore.awsrequest import AWSRequest
+            from botocore.credentials import Credentials
+            from appsync_iam.emulator import AppSyncEmulator
+
+            emulator = AppSyncEmulator("chat")
+            with emulator.run_in_thread():
+                body = json.dumps({"query": "{ listRooms { items { id } } }"})
+                creds = emulator.credentials
+                request = AWSRequest("POST", emulator.url, data=body.encode())
+                SigV4Auth(
+                    Credentials(creds.access_key, creds.secret_key),
+                    "appsync",
+                    emulator.region,
+                ).add_auth(request)
+                port = emulator.port
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("POST", "/graphql", body, dict(request.headers))
+                status = conn.getresponse().status
+                conn.close()
+            client = sorted(
+                m for m in sys.modules
+                if m.startswith("appsync_iam.") and ".emulator" not in m
+            )
+            print(json.dumps([status, client]))
+            """
+        )
+        assert result.returncode == 0, result.stderr
+        status, client = json.loads(result.stdout)
+        assert status == 200
+        assert set(client) <= {f"appsync_iam.{n}" for n in ALLOWED_CLIENT_MODULES}
 
     def test_emulator_verifies_with_the_signer_unusable(self) -> None:
         """With appsync_iam._signer replaced by a module that raises on any use,

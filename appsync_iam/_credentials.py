@@ -10,7 +10,9 @@ one caching core, :class:`_RefreshingSource`. Its windows follow botocore's
 expiry) one background refresh runs while callers keep the current snapshot;
 inside the *mandatory* window (10 min) callers wait for the refresh and its
 failure is raised. Credentials that live shorter than that get windows scaled
-to their lifetime (half and a quarter of it).
+to their lifetime (half and a quarter of it). A snapshot without an expiry
+is kept until a forced :meth:`~_RefreshingSource.refresh`, or, with a
+``ttl``, fetched again on the first use after it is older than that.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ logger = logging.getLogger("appsync_iam.credentials")
 # botocore.credentials._DEFAULT_ADVISORY/MANDATORY_REFRESH_TIMEOUT, in seconds.
 ADVISORY_WINDOW = 15 * 60.0
 MANDATORY_WINDOW = 10 * 60.0
+#: CallableCredentials' default ttl for results without an expiry. A provider
+#: that renews when asked inside botocore's windows (aiobotocore) is asked
+#: again at least once between its advisory (15 min) and mandatory (10 min)
+#: points while in use, so credentials with < 10 min left are never signed with.
+CALLABLE_TTL = 5 * 60.0
 
 _ENV_KEY = "AWS_ACCESS_KEY_ID"
 _ENV_SECRET = "AWS_SECRET_ACCESS_KEY"
@@ -159,6 +166,7 @@ def _check_windows(advisory: float | None, mandatory: float | None) -> None:
 class _Cached:
     snapshot: FrozenCredentials
     lifetime: float  # seconds from fetch to expiry, for the scaled windows
+    fetched_at: float  # time.monotonic(), for the ttl of one without expiry
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,19 +185,25 @@ class _RefreshingSource:
     Callers on *different* loops in different threads may fetch concurrently.
     """
 
-    #: When False, a snapshot without ``expiry`` is fetched again on every call
-    #: (the provider caches itself, as aiobotocore's credentials do).
-    _cache_without_expiry = True
-
     def __init__(
         self,
         *,
         advisory_window: float | None = None,
         mandatory_window: float | None = None,
+        ttl: float | None = None,
     ) -> None:
         _check_windows(advisory_window, mandatory_window)
+        if ttl is not None and (
+            isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl >= 0
+        ):
+            raise ConfigurationError(
+                f"ttl must be None (keep until refresh()) or >= 0 seconds, got {ttl!r}"
+            )
         self._advisory_window = advisory_window
         self._mandatory_window = mandatory_window
+        #: How long a snapshot without ``expiry`` is used before it is fetched
+        #: again (0: before every use); None: until a forced refresh().
+        self._ttl = ttl
         self._cached: _Cached | None = None
         self._flights: dict[asyncio.AbstractEventLoop, _Flight] = {}
 
@@ -204,8 +218,11 @@ class _RefreshingSource:
             return await self._shared_fetch(forced=False)
         remaining = _remaining(cached.snapshot)
         if remaining is None:
-            if self._cache_without_expiry:
+            ttl = self._ttl
+            if ttl is None or time.monotonic() - cached.fetched_at < ttl:
                 return cached.snapshot
+            # Callers wait (sharing one fetch): after an idle hour the cached
+            # snapshot may be long dead, and only the provider knows.
             return await self._shared_fetch(forced=False)
         advisory, mandatory = self._windows(cached.lifetime)
         if remaining <= 0 or remaining < mandatory:
@@ -295,7 +312,7 @@ class _RefreshingSource:
             # Same credentials back (the provider kept them): keep the windows
             # of their whole lifetime, or they would look fresh again.
             lifetime = previous.lifetime
-        self._cached = _Cached(snapshot, lifetime)
+        self._cached = _Cached(snapshot, lifetime, time.monotonic())
         logger.debug(
             "Fetched credentials from %r (access key %s, expire %s)",
             self,
@@ -398,10 +415,20 @@ class CallableCredentials(_RefreshingSource):
     The callable returns a :class:`FrozenCredentials` or anything with
     ``access_key``, ``secret_key`` and ``token`` attributes (botocore's
     ``ReadOnlyCredentials``). A result with an ``expiry`` is cached and
-    refreshed ahead of it; one without is fetched again on every call, the
-    callable being expected to cache itself. So aiobotocore plugs in as::
+    refreshed ahead of it. One without an expiry is cached for ``ttl``
+    seconds (default 300) and then fetched again on next use (concurrent
+    callers share that one call); a forced :meth:`refresh` (AppSync
+    rejected the token or key) fetches at once. ``ttl=None`` keeps it
+    until such a refresh (long-term keys); ``ttl=0`` calls the callable
+    before every signature, for a callable that must be asked each time.
+
+    The default follows aiobotocore, which plugs in as::
 
         CallableCredentials(aio_credentials.get_frozen_credentials)
+
+    Its ``ReadOnlyCredentials`` carry no expiry; it renews them itself when
+    asked inside botocore's windows (15 and 10 minutes before they expire),
+    so asking every 5 minutes picks up new ones before the old expire.
 
     A *sync* callable is rejected with :class:`ConfigurationError` on its first
     call: it would block the event loop. Wrap blocking code yourself, e.g.
@@ -414,6 +441,7 @@ class CallableCredentials(_RefreshingSource):
         *,
         advisory_window: float | None = None,
         mandatory_window: float | None = None,
+        ttl: float | None = CALLABLE_TTL,
     ) -> None:
         if not callable(fn) or isinstance(fn, type):
             raise ConfigurationError(
@@ -421,11 +449,11 @@ class CallableCredentials(_RefreshingSource):
                 f"got {type(fn).__name__}"
             )
         super().__init__(
-            advisory_window=advisory_window, mandatory_window=mandatory_window
+            advisory_window=advisory_window,
+            mandatory_window=mandatory_window,
+            ttl=ttl,
         )
         self._fn = fn
-
-    _cache_without_expiry = False
 
     async def _fetch(self, force: bool) -> FrozenCredentials:
         result = self._fn()

@@ -8,6 +8,7 @@ The environment is cleared and IMDS disabled so nothing on this machine leaks in
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 import pytest
 
 from appsync_iam import (
+    AppSyncClient,
     BotocoreCredentials,
     CallableCredentials,
     ConfigurationError,
@@ -290,10 +292,8 @@ class TestCallableCredentials:
         assert await source.get_frozen() is await source.get_frozen()
         assert provider.calls == 1
 
-    async def test_readonly_credentials_without_expiry_are_fetched_each_time(
-        self,
-    ) -> None:
-        """botocore ReadOnlyCredentials (no expiry) are asked for on every call."""
+    async def test_readonly_credentials_without_expiry_are_cached(self) -> None:
+        """ReadOnlyCredentials (no expiry): fetched once, again on refresh()."""
         from botocore.credentials import ReadOnlyCredentials
 
         calls = 0
@@ -304,9 +304,92 @@ class TestCallableCredentials:
             return ReadOnlyCredentials(f"AKIDEXAMPLE{calls}", SECRET, TOKEN)
 
         source = CallableCredentials(get_frozen_credentials)
-        assert (await source.get_frozen()).access_key == "AKIDEXAMPLE1"
+        first = await source.get_frozen()
+        assert first.access_key == "AKIDEXAMPLE1" and first.token == TOKEN
+        for _ in range(50):
+            assert await source.get_frozen() is first
+        assert calls == 1
+        # AppSync rejected them: a forced refresh asks the callable at once.
+        assert (await source.refresh()).access_key == "AKIDEXAMPLE2"
         assert (await source.get_frozen()).access_key == "AKIDEXAMPLE2"
-        assert (await source.get_frozen()).token == TOKEN
+        assert calls == 2
+
+    def test_default_ttl_is_five_minutes(self) -> None:
+        """The documented default: 300 s (inside botocore's 15/10 min windows)."""
+        parameter = inspect.signature(CallableCredentials).parameters["ttl"]
+        assert parameter.default == 300.0
+
+    async def test_ttl_fetches_again_after_it_elapsed(self) -> None:
+        """Past ttl the next callers wait for one shared fetch and get its result."""
+        provider = Provider(lifetime=None)
+        source = CallableCredentials(provider, ttl=0.2)
+        assert (await source.get_frozen()).access_key == "AKIDEXAMPLE1"
+        assert (await source.get_frozen()).access_key == "AKIDEXAMPLE1"
+        assert provider.calls == 1
+        await asyncio.sleep(0.25)
+        provider.delay = 0.05
+        got = await asyncio.gather(*(source.get_frozen() for _ in range(10)))
+        assert {c.access_key for c in got} == {"AKIDEXAMPLE2"}
+        assert provider.calls == 2
+        assert (await source.get_frozen()).access_key == "AKIDEXAMPLE2"
+        assert provider.calls == 2
+
+    async def test_ttl_zero_asks_before_every_use(self) -> None:
+        """ttl=0 keeps the old behaviour for callables that must be asked each time."""
+        provider = Provider(lifetime=None)
+        source = CallableCredentials(provider, ttl=0)
+        keys = [(await source.get_frozen()).access_key for _ in range(3)]
+        assert keys == ["AKIDEXAMPLE1", "AKIDEXAMPLE2", "AKIDEXAMPLE3"]
+
+    async def test_ttl_none_keeps_until_refresh(self) -> None:
+        """ttl=None (long-term keys): only refresh() asks again."""
+        provider = Provider(lifetime=None)
+        source = CallableCredentials(provider, ttl=None)
+        await source.get_frozen()
+        await asyncio.sleep(0.05)
+        assert (await source.get_frozen()).access_key == "AKIDEXAMPLE1"
+        assert (await source.refresh()).access_key == "AKIDEXAMPLE2"
+        assert provider.calls == 2
+
+    async def test_ttl_does_not_apply_to_results_with_an_expiry(self) -> None:
+        """A result with an expiry follows the windows, not the ttl."""
+        provider = Provider(lifetime=3600)
+        source = CallableCredentials(provider, ttl=0)
+        assert await source.get_frozen() is await source.get_frozen()
+        assert provider.calls == 1
+
+    @pytest.mark.parametrize("bad", [-1, float("nan"), "300", True])
+    def test_bad_ttl_is_rejected(self, bad: Any) -> None:
+        """A ttl that is not None or a number >= 0 raises ConfigurationError."""
+        with pytest.raises(ConfigurationError, match="ttl"):
+            CallableCredentials(Provider(), ttl=bad)
+
+    async def test_signed_requests_ask_once_and_again_after_a_rejection(
+        self, appsync_emulator: Any
+    ) -> None:
+        """20 requests ask the callable once; a revoked key is refreshed and retried."""
+        emulator = appsync_emulator
+        keys = [emulator.add_principal("AKIDEXAMPLEA", f"{SECRET}A")]
+        calls = 0
+
+        async def provide() -> FrozenCredentials:
+            nonlocal calls
+            calls += 1
+            return keys[-1]
+
+        query = "query { listRooms { items { id } } }"
+        async with AppSyncClient(
+            emulator.url, credentials=CallableCredentials(provide)
+        ) as client:
+            for _ in range(20):
+                await client.execute_async(query)
+            assert calls == 1
+            keys.append(emulator.add_principal("AKIDEXAMPLEB", f"{SECRET}B"))
+            emulator.remove_principal("AKIDEXAMPLEA")
+            await client.execute_async(query)
+        assert calls == 2
+        used = [op.access_key for op in emulator.executed]
+        assert used == ["AKIDEXAMPLEA"] * 20 + ["AKIDEXAMPLEB"]
 
     async def test_sync_callable_is_rejected(self) -> None:
         """A sync callable raises ConfigurationError telling how to wrap it."""

@@ -590,6 +590,11 @@ class _GapReporter:
                 self.lost_at = time.monotonic()
             why = f": {event.reason}" if event.reason else ""
             note(f"connection lost{why}; reconnecting (attempt {event.attempt})")
+        elif event.state is ConnectionState.OVERFLOW:
+            note(
+                f"{event.dropped} events dropped: the output fell behind "
+                "(re-query if they matter)"
+            )
 
 
 # --- batch ------------------------------------------------------------------------

@@ -9,6 +9,22 @@ and re-``start``\\ s every live subscription with new signatures.
 
 Each subscription's ``on_state`` callbacks receive a :class:`ConnectionEvent`
 for every state change, so a caller knows when events may have been missed.
+
+Each subscription queues its events for its consumer, at most
+``max_queued_events`` of them (1,000 by default). When a consumer falls that
+far behind, the default policy (``overflow="drop_oldest"``) discards the
+oldest queued event for each new one and reports the gap in band: just
+before the consumer receives the first event after it, ``on_state`` gets a
+``ConnectionEvent(OVERFLOW, dropped=n)``. Why drop and not wait: the reader
+serves every subscription of the socket and its keep-alive watchdog, so
+blocking it for one slow consumer would stall the others and lose the
+connection, and AppSync keeps no backlog to pause against (delivery is at
+most once; a reconnect already loses events, reported the same way). The
+newest events are kept because they supersede older ones for the usual
+live-update subscription. ``overflow="error"`` ends the subscription with
+:class:`SubscriptionError` instead (after the queued events); and
+``max_queued_events=None`` removes the bound (memory then grows as long as
+the consumer lags).
 """
 
 from __future__ import annotations
@@ -19,7 +35,9 @@ import enum
 import logging
 import math
 import random
+import time
 import uuid
+from collections import deque
 from collections.abc import (
     AsyncGenerator,
     Callable,
@@ -79,6 +97,14 @@ log = logging.getLogger("appsync_iam.realtime")
 DEFAULT_KEEP_ALIVE_MS: Final = 300_000
 #: AppSync's default quota of subscriptions per connection (§1.5).
 MAX_SUBSCRIPTIONS_PER_CONNECTION: Final = 100
+#: Events a subscription queues for a consumer that falls behind. AppSync
+#: caps one event at 240 KB; at a few KB each this is a few MB at most.
+DEFAULT_MAX_QUEUED_EVENTS: Final = 1000
+#: What happens to an event arriving at a full queue (see the module docs).
+OverflowPolicy = Literal["drop_oldest", "error"]
+_OVERFLOW_POLICIES: Final = ("drop_oldest", "error")
+# A consumer that keeps falling behind is logged about at most this often.
+_OVERFLOW_LOG_EVERY: Final = 60.0
 # A connection that stayed up this long resets the backoff attempt counter;
 # one that drops sooner keeps backing off harder (a server killing every
 # socket at once must not be hammered at the base delay).
@@ -121,6 +147,10 @@ class ConnectionState(enum.Enum):
     RECONNECTING = "reconnecting"
     #: The subscription ended (the consumer left, an error, or the client closed).
     CLOSED = "closed"
+    #: The consumer fell behind its full queue: ``dropped`` events, the oldest
+    #: queued, were discarded just before the event it receives next (only
+    #: with ``overflow="drop_oldest"``; re-query if they matter).
+    OVERFLOW = "overflow"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +160,7 @@ class ConnectionEvent:
     ``attempt`` is the number of consecutive failed or lost connections so
     far (0 while healthy; ``RECONNECTING`` with ``attempt=1`` marks the start
     of a gap). ``reason`` says why (redacted, never a secret), or is None.
+    ``dropped`` is the number of events discarded for an ``OVERFLOW`` (else 0).
 
     .. versionadded:: 0.1.0
     """
@@ -137,6 +168,7 @@ class ConnectionEvent:
     state: ConnectionState
     attempt: int = 0
     reason: str | None = None
+    dropped: int = 0
 
 
 #: A sync callable given each :class:`ConnectionEvent`. It runs on the event
@@ -177,6 +209,8 @@ class RealtimeOptions(TypedDict, total=False):
     max_attempts: int | None
     max_start_attempts: int
     max_subscriptions_per_connection: int
+    max_queued_events: int | None
+    overflow: OverflowPolicy
 
 
 def check_realtime_options(options: Mapping[str, Any] | None) -> RealtimeOptions:
@@ -202,6 +236,7 @@ _POSITIVE: Final = (
 )
 _NON_NEGATIVE: Final = ("linger", "backoff_base")
 _AT_LEAST_ONE: Final = ("max_start_attempts", "max_subscriptions_per_connection")
+_OPTIONAL: Final = ("max_attempts", "max_queued_events")  # None, or >= 1
 
 
 def _check_values(options: Mapping[str, Any]) -> None:
@@ -214,11 +249,16 @@ def _check_values(options: Mapping[str, Any]) -> None:
             if value < 0 or (value == 0 and name in _POSITIVE):
                 kind = "positive" if name in _POSITIVE else "zero or more"
                 raise ConfigurationError(f"{name} must be {kind}, not {value!r}")
-        elif name in _AT_LEAST_ONE or (name == "max_attempts" and value is not None):
+        elif name in _AT_LEAST_ONE or (name in _OPTIONAL and value is not None):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigurationError(
                     f"{name} must be an integer >= 1, not {value!r}"
                 )
+        elif name == "overflow" and value not in _OVERFLOW_POLICIES:
+            raise ConfigurationError(
+                f"overflow must be one of {', '.join(map(repr, _OVERFLOW_POLICIES))}"
+                f", not {value!r}"
+            )
 
 
 class RealtimeTransport(Protocol):
@@ -306,24 +346,114 @@ _END: Final = object()
 
 
 class _Subscription:
-    """A consumer's subscription; outlives the sockets that carry it."""
+    """A consumer's subscription; outlives the sockets that carry it.
 
-    __slots__ = ("ack", "callbacks", "conn", "data", "done", "ident", "queue", "task")
+    Its events wait in ``items`` (at most ``limit``; see the module docs for
+    the overflow policies); ``ending`` (an error or ``_END``) is served once
+    they are all taken.
+    """
 
-    def __init__(self, data: str, callbacks: Sequence[StateCallback]) -> None:
+    __slots__ = (
+        "ack",
+        "callbacks",
+        "conn",
+        "data",
+        "done",
+        "dropped",
+        "ending",
+        "ident",
+        "items",
+        "limit",
+        "logged_at",
+        "overflow",
+        "task",
+        "total_dropped",
+        "waiter",
+    )
+
+    def __init__(
+        self,
+        data: str,
+        callbacks: Sequence[StateCallback],
+        limit: int | None = DEFAULT_MAX_QUEUED_EVENTS,
+        overflow: OverflowPolicy = "drop_oldest",
+    ) -> None:
         self.data = data
         self.callbacks = tuple(callbacks)
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.items: deque[Data] = deque()
+        self.limit = limit
+        self.overflow = overflow
+        self.ending: SubscriptionError | object | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.dropped = 0  # dropped since the consumer last took an event
+        self.total_dropped = 0
+        self.logged_at: float | None = None
         self.conn: _Connection | None = None
         self.ident: str | None = None
         self.ack: asyncio.Future[Frame] | None = None
         self.task: asyncio.Task[None] | None = None
         self.done = False
 
+    def push(self, frame: Data) -> bool:
+        """Queue an event; False when it overflows under the "error" policy."""
+        if self.limit is not None and len(self.items) >= self.limit:
+            if self.overflow == "error":
+                return False
+            self.items.popleft()
+            self.dropped += 1
+            self.total_dropped += 1
+            now = time.monotonic()
+            if self.logged_at is None or now - self.logged_at >= _OVERFLOW_LOG_EVERY:
+                self.logged_at = now
+                log.warning(
+                    "A subscription's consumer fell behind: %d events dropped so "
+                    "far, the oldest of %d queued each time",
+                    self.total_dropped,
+                    self.limit,
+                )
+        self.items.append(frame)
+        self._wake()
+        return True
+
+    def _end_with(self, item: SubscriptionError | object) -> None:
+        self.ending = item
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def next(self) -> Data | SubscriptionError | object:
+        """The next event; then the error or ``_END`` that ended the queue."""
+        while not self.items and self.ending is None:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        if self.dropped:
+            # The dropped events came just before the oldest still queued.
+            dropped, self.dropped = self.dropped, 0
+            self.emit(
+                ConnectionState.OVERFLOW,
+                reason=f"the consumer fell behind: {dropped} events dropped",
+                dropped=dropped,
+            )
+        if self.items:
+            return self.items.popleft()
+        return self.ending
+
     def emit(
-        self, state: ConnectionState, attempt: int = 0, reason: str | None = None
+        self,
+        state: ConnectionState,
+        attempt: int = 0,
+        reason: str | None = None,
+        dropped: int = 0,
     ) -> None:
-        event = ConnectionEvent(state, attempt, redact(reason) if reason else None)
+        event = ConnectionEvent(
+            state, attempt, redact(reason) if reason else None, dropped
+        )
         for callback in self.callbacks:
             try:
                 callback(event)
@@ -335,7 +465,7 @@ class _Subscription:
         if self.done:
             return
         self.done = True
-        self.queue.put_nowait(error)
+        self._end_with(error)
         self.emit(ConnectionState.CLOSED, 0, str(error))
 
     def finish(self) -> None:
@@ -343,7 +473,7 @@ class _Subscription:
         if self.done:
             return
         self.done = True
-        self.queue.put_nowait(_END)
+        self._end_with(_END)
         self.emit(ConnectionState.CLOSED)
 
 
@@ -654,8 +784,8 @@ class _Connection:
     def _dispatch(self, frame: Frame) -> None:
         if isinstance(frame, Data):
             sub = self.by_id.get(frame.id)
-            if sub is not None:
-                sub.queue.put_nowait(frame)
+            if sub is not None and not sub.push(frame):
+                self._overflowed(sub)
         elif isinstance(frame, KeepAlive):
             pass
         elif isinstance(frame, StartAck):
@@ -791,6 +921,16 @@ class _Connection:
         self.remove(sub, stop=False)
         sub.fail(error)
 
+    def _overflowed(self, sub: _Subscription) -> None:
+        """``overflow="error"``: end ``sub`` and tell AppSync to stop it."""
+        error = SubscriptionError(
+            f"the subscription's consumer fell behind: {sub.limit} events were "
+            "queued when another arrived (overflow='error')"
+        )
+        log.warning("Real-time subscription ended: %s", error)
+        self.remove(sub)  # sends stop
+        sub.fail(error)
+
     def _move(self, sub: _Subscription) -> None:
         """The server's quota is below ours: shrink ours, place ``sub`` elsewhere."""
         self.capacity = max(1, len(self.subs) - 1)
@@ -848,7 +988,10 @@ class RealtimeClient:
     :class:`RealtimeTransport`); ``AppSyncIAMTransport`` is one. Timeouts and
     backoff are in seconds; the backoff before reconnect attempt *n* is
     uniform in ``[0, min(backoff_cap, backoff_base * 2**(n-1))]`` (full
-    jitter). Example::
+    jitter). Each subscription queues at most ``max_queued_events`` events
+    for its consumer; ``overflow`` says what a full queue does (see the
+    module docs: ``"drop_oldest"``, reported as ``OVERFLOW``, or
+    ``"error"``). Example::
 
         realtime = RealtimeClient(transport)
         async for data in realtime.subscribe(
@@ -874,6 +1017,8 @@ class RealtimeClient:
         max_attempts: int | None = None,
         max_start_attempts: int = 3,
         max_subscriptions_per_connection: int = MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        max_queued_events: int | None = DEFAULT_MAX_QUEUED_EVENTS,
+        overflow: OverflowPolicy = "drop_oldest",
         rand: Callable[[], float] = random.random,
     ) -> None:
         _check_values(
@@ -887,6 +1032,8 @@ class RealtimeClient:
                 "max_attempts": max_attempts,
                 "max_start_attempts": max_start_attempts,
                 "max_subscriptions_per_connection": max_subscriptions_per_connection,
+                "max_queued_events": max_queued_events,
+                "overflow": overflow,
             }
         )
         self._transport = transport
@@ -899,6 +1046,8 @@ class RealtimeClient:
         self._max_attempts = max_attempts
         self._max_start_attempts = max_start_attempts
         self._max_per_connection = max_subscriptions_per_connection
+        self._max_queued = max_queued_events
+        self._overflow: OverflowPolicy = overflow
         self._rand = rand
         self._connections: list[_Connection] = []
         self._numbers = 0
@@ -940,6 +1089,8 @@ class RealtimeClient:
         ``CONNECTED`` once the subscription is acknowledged,
         ``RECONNECTING`` for each lost or failed connection (events may have
         been missed until the next ``CONNECTED``: re-query if that matters),
+        ``OVERFLOW`` (``dropped`` events discarded because this consumer fell
+        ``max_queued_events`` behind, reported just before the next event),
         ``CLOSED`` at the end.
         """
         frames = self._frames(query, variables, operation_name, on_state)
@@ -979,13 +1130,18 @@ class RealtimeClient:
         elif on_state is not None:
             callbacks.extend(on_state)
         # Serialized once: every start of this subscription signs these bytes.
-        sub = _Subscription(request_data(query, variables, operation_name), callbacks)
+        sub = _Subscription(
+            request_data(query, variables, operation_name),
+            callbacks,
+            self._max_queued,
+            self._overflow,
+        )
         self._subs.add(sub)
         try:
             sub.emit(ConnectionState.CONNECTING)
             self._place(sub)
             while True:
-                item = await sub.queue.get()
+                item = await sub.next()
                 if isinstance(item, Data):
                     yield item
                 elif isinstance(item, SubscriptionError):

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from appsync_iam import AppSyncClient
+from appsync_iam import AppSyncClient, ConnectionEvent, ConnectionState
 from appsync_iam._cli_commands import (
     UsageError,
+    _GapReporter,
     parse_variables,
     resolve_region,
 )
@@ -562,6 +563,15 @@ class TestSubscribe:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+    def test_dropped_events_are_reported_on_stderr(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An OVERFLOW event (the output fell behind) is one stderr line."""
+        _GapReporter()(ConnectionEvent(ConnectionState.OVERFLOW, dropped=17))
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert "17 events dropped" in err and err.count("\n") == 1
 
     async def test_rejected_subscription_exits_1(
         self, emulator_env: AppSyncEmulator, capsys: pytest.CaptureFixture[str]

@@ -46,7 +46,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypedDict
 
 import aiohttp
 from yarl import URL
@@ -92,6 +92,11 @@ __all__ = [
 ]
 
 log = logging.getLogger("appsync_iam.realtime")
+
+if TYPE_CHECKING:
+    # What ws_connect returns on every Python: aiohttp types it
+    # ClientWebSocketResponse[Literal[True]] on 3.11+ but [bool] on 3.10.
+    _WebSocket = aiohttp.ClientWebSocketResponse[bool]
 
 #: AppSync's ``connectionTimeoutMs`` when a ``connection_ack`` omits it (§2.5).
 DEFAULT_KEEP_ALIVE_MS: Final = 300_000
@@ -489,7 +494,7 @@ class _Connection:
         self.capacity = client._max_per_connection
         self.subs: set[_Subscription] = set()
         self.by_id: dict[str, _Subscription] = {}
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.ws: _WebSocket | None = None
         self.closing = False
         self._loop = asyncio.get_running_loop()
         self._changed = asyncio.Event()
@@ -643,7 +648,7 @@ class _Connection:
 
     # -- one socket ----------------------------------------------------------------
 
-    async def _open(self) -> tuple[aiohttp.ClientWebSocketResponse, float]:
+    async def _open(self) -> tuple[_WebSocket, float]:
         """Sign the handshake now, connect, ``connection_init`` → ``connection_ack``."""
         transport = self.client._transport
         endpoint = transport.endpoint
@@ -692,7 +697,7 @@ class _Connection:
         return ws, keep_alive / 1000
 
     @staticmethod
-    async def _await_ack(ws: aiohttp.ClientWebSocketResponse) -> ConnectionAck:
+    async def _await_ack(ws: _WebSocket) -> ConnectionAck:
         while True:
             message = await ws.receive()
             if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
@@ -704,9 +709,7 @@ class _Connection:
                 raise _HandshakeRejected(frame.errors)
             # ka may arrive before the ack (§2.4); anything else is ignored.
 
-    async def _serve(
-        self, ws: aiohttp.ClientWebSocketResponse, keep_alive: float
-    ) -> str | None:
+    async def _serve(self, ws: _WebSocket, keep_alive: float) -> str | None:
         """Carry subscriptions over ``ws`` until it is lost (reason) or idle (None)."""
         self.ws = ws
         self._keep_alive = keep_alive
@@ -753,9 +756,7 @@ class _Connection:
             return
         lost.set_result(f"no keep-alive within {int(self._keep_alive * 1000)} ms")
 
-    async def _read(
-        self, ws: aiohttp.ClientWebSocketResponse, lost: asyncio.Future[str | None]
-    ) -> None:
+    async def _read(self, ws: _WebSocket, lost: asyncio.Future[str | None]) -> None:
         reason = "the connection closed"
         try:
             async for message in ws:
@@ -947,9 +948,7 @@ class _Connection:
         if self.ws is not None:
             self.client._spawn(self._send_quietly(stop_frame(ident), self.ws))
 
-    async def _send_quietly(
-        self, text: str, ws: aiohttp.ClientWebSocketResponse | None = None
-    ) -> bool:
+    async def _send_quietly(self, text: str, ws: _WebSocket | None = None) -> bool:
         ws = ws or self.ws
         if ws is None or ws.closed:
             return False
@@ -960,7 +959,7 @@ class _Connection:
         return True
 
     @staticmethod
-    async def _close_ws(ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _close_ws(ws: _WebSocket) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(ws.close(), _CLOSE_TIMEOUT)
 

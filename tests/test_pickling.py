@@ -44,6 +44,8 @@ SAMPLES: dict[str, Any] = {
     "data": {"partial": [1, 2]},
     "connection_lost": True,
     "error_info": {"hint": "retry"},
+    "reason": "mismatch",
+    "details": {"Region": "eu-west-1"},
 }
 
 

@@ -102,8 +102,9 @@ if TYPE_CHECKING:
 DEFAULT_KEEP_ALIVE_MS: Final = 300_000
 #: AppSync's default quota of subscriptions per connection (§1.5).
 MAX_SUBSCRIPTIONS_PER_CONNECTION: Final = 100
-#: Events a subscription queues for a consumer that falls behind. AppSync
-#: caps one event at 240 KB; at a few KB each this is a few MB at most.
+#: Events a subscription queues for a consumer that falls behind: a few MB
+#: for events of a few KB; up to 240 MB at AppSync's subscription payload
+#: quota (240 KB per event), so lower it for large events.
 DEFAULT_MAX_QUEUED_EVENTS: Final = 1000
 #: What happens to an event arriving at a full queue (see the module docs).
 OverflowPolicy = Literal["drop_oldest", "error"]

@@ -32,6 +32,7 @@ from .._errors import redact
 from ._aws_errors import error_answer
 from ._principal import Principal
 from ._serving import LoopbackServer, weakly
+from ._sigv4a import is_sigv4a, sigv4a_verification
 from ._verifier import (
     SignatureRejected,
     SigV4Verifier,
@@ -263,16 +264,25 @@ class SigV4Server(LoopbackServer):
         streamed = False
         try:
             declared = request.headers.get("x-amz-content-sha256", "")
+            sigv4a = is_sigv4a(request.headers, query)
             streamed = (
-                self.handler is None and self.upstream is None
+                self.handler is None and self.upstream is None and not sigv4a
                 and len(declared) == 64 and request.can_read_body
             )  # fmt: skip
             if not streamed:
                 body = await request.read()
-            verified = self._verifier.verify_request(
-                method=request.method, path=path, query=query,
-                headers=request.headers, body=body,
-            )  # fmt: skip
+            if sigv4a:  # region: one the signed region set must include
+                assert body is not None
+                verified = sigv4a_verification(
+                    method=request.method, path=path, query=query,
+                    headers=request.headers, body=body, principals=self._principals,
+                    service=self.service, region=self.accepted_region, now=self.now(),
+                )  # fmt: skip
+            else:
+                verified = self._verifier.verify_request(
+                    method=request.method, path=path, query=query,
+                    headers=request.headers, body=body,
+                )  # fmt: skip
             if streamed:
                 body_length, body_sha256 = await _hash_stream(request)
                 if body_sha256 != declared:

@@ -33,6 +33,7 @@ from ._verifier import (
     MAX_SKEW,
     S3_SERVICES,
     SignatureRejected,
+    Verification,
     _group_headers,
     _wire_auth,
     canonical_query,
@@ -135,8 +136,10 @@ def ecdsa_p256_verify(
     return point is not None and point[0] % _N == r
 
 
-def _reject(status: int, error_type: str, message: str) -> SignatureRejected:
-    return SignatureRejected(status, error_type, message)
+def _reject(
+    status: int, error_type: str, message: str, reason: str = "malformed"
+) -> SignatureRejected:
+    return SignatureRejected(status, error_type, message, reason=reason)
 
 
 def _fields(grouped: dict[str, list[str]], query: str) -> tuple[dict[str, str], bool]:
@@ -160,7 +163,17 @@ def _fields(grouped: dict[str, list[str]], query: str) -> tuple[dict[str, str], 
     return fields, True
 
 
-def verify_sigv4a(
+def verify_sigv4a(**request: Any) -> Principal:
+    """The principal that SigV4A-signed this request, else :class:`SignatureRejected`.
+
+    Keyword arguments: ``method``, ``path``, ``query`` (raw), ``headers``,
+    ``body``, ``principals``, and optional ``service``, ``region`` and ``now``
+    (see :func:`sigv4a_verification`).
+    """
+    return sigv4a_verification(**request).principal
+
+
+def sigv4a_verification(
     *,
     method: str,
     path: str,
@@ -171,8 +184,8 @@ def verify_sigv4a(
     service: str | None = None,
     region: str | None = None,
     now: datetime | None = None,
-) -> Principal:
-    """The principal that SigV4A-signed this request, else :class:`SignatureRejected`.
+) -> Verification:
+    """What a SigV4A-signed request proved, else :class:`SignatureRejected`.
 
     Header form (``Authorization: AWS4-ECDSA-P256-SHA256 ...`` with
     ``X-Amz-Region-Set``) or query form (presigned: ``X-Amz-Algorithm`` ...
@@ -201,18 +214,21 @@ def verify_sigv4a(
             403,
             "UnrecognizedClientException",
             "The security token included in the request is invalid.",
+            reason="unknown_key",
         )
     if date != amz_date[:8] or terminator != "aws4_request":
         raise _reject(
             403,
             "InvalidSignatureException",
             "Credential scope does not match the date.",
+            reason="scope",
         )
     if service is not None and scope_service != service:
         raise _reject(
             403,
             "InvalidSignatureException",
             f"Credential should be scoped to correct service: '{service}'.",
+            reason="scope",
         )
     if region is not None and not any(
         fnmatchcase(region, r.strip()) for r in region_set
@@ -221,6 +237,7 @@ def verify_sigv4a(
             403,
             "InvalidSignatureException",
             f"The region set does not include '{region}'.",
+            reason="scope",
         )
     clock = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     latest = signed_at + (
@@ -228,7 +245,10 @@ def verify_sigv4a(
     )
     if not signed_at - MAX_SKEW <= clock <= latest:
         raise _reject(
-            403, "InvalidSignatureException", "Signature expired or not yet current."
+            403,
+            "InvalidSignatureException",
+            "Signature expired or not yet current.",
+            reason="presign_expired" if presigned else "skew",
         )
     token = fields.get("Security-Token") if presigned else None
     if not presigned:
@@ -244,6 +264,7 @@ def verify_sigv4a(
             403,
             "UnrecognizedClientException",
             "The security token included in the request is invalid.",
+            reason="bad_token",
         )
     required = {"host"} if presigned else {"host", "x-amz-date", "x-amz-region-set"}
     if not required <= set(names):
@@ -265,6 +286,7 @@ def verify_sigv4a(
             "XAmzContentSHA256Mismatch",
             "The provided 'x-amz-content-sha256' header does not match what "
             "was computed.",
+            reason="content_sha256",
         )
     # AWS decodes the query and encodes each key and value again (clients
     # such as yarl send "/" and "*" unencoded): the emulator's canonical_query.
@@ -304,5 +326,22 @@ def verify_sigv4a(
             "InvalidSignatureException",
             "The request signature we calculated does not match the signature "
             "you provided.",
+            reason="mismatch",
         )
-    return principal
+    return Verification(
+        principal=principal,
+        service=scope_service,
+        region=",".join(region_set),
+        auth="query" if presigned else "header",
+        signed_headers=tuple(names),
+        payload_hash=payload_hash,
+        expires=int(fields["Expires"]) if presigned else None,
+    )
+
+
+def is_sigv4a(headers: Mapping[str, Any], query: str) -> bool:
+    """Whether a request is SigV4A-signed (header or presigned form)."""
+    authorization = str(headers.get("Authorization", ""))
+    return authorization.startswith(SIGV4A_ALGORITHM + " ") or (
+        f"X-Amz-Algorithm={SIGV4A_ALGORITHM}" in query
+    )

@@ -39,12 +39,16 @@ from ._errors import (
     SubscriptionError,
     ThrottlingError,
     TransportError,
+    UnsignableRequestError,
 )
 
 if _typing.TYPE_CHECKING:
+    from ._aiohttp_auth import AiohttpSigV4Middleware
     from ._batch import BatchResult
     from ._client import AppSyncClient
     from ._endpoint import AppSyncEndpoint
+    from ._http_auth import presign_url, presign_url_async
+    from ._httpx_auth import HttpxSigV4Auth
     from ._rate import AdaptiveRateLimiter, TokenBucket
     from ._realtime import (
         ConnectionEvent,
@@ -52,6 +56,7 @@ if _typing.TYPE_CHECKING:
         RealtimeClient,
         RealtimeOptions,
     )
+    from ._requests_auth import RequestsSigV4Auth
     from ._retry import RetryPolicy
     from ._signer import SigV4Signer
     from ._sigv4a import SigV4ASigner
@@ -61,6 +66,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AdaptiveRateLimiter",
+    "AiohttpSigV4Middleware",
     "AppSyncClient",
     "AppSyncEndpoint",
     "AppSyncError",
@@ -79,10 +85,12 @@ __all__ = [
     "FrozenCredentials",
     "GraphQLResponseError",
     "HTTPStatusError",
+    "HttpxSigV4Auth",
     "ProtocolError",
     "RealtimeClient",
     "RealtimeOptions",
     "RequestTimeout",
+    "RequestsSigV4Auth",
     "RetryPolicy",
     "SigV4ASigner",
     "SigV4Signer",
@@ -91,6 +99,9 @@ __all__ = [
     "ThrottlingError",
     "TokenBucket",
     "TransportError",
+    "UnsignableRequestError",
+    "presign_url",
+    "presign_url_async",
 ]
 
 # Loaded on first access (PEP 562): the client's modules. So
@@ -99,18 +110,23 @@ __all__ = [
 # AppSyncIAMTransport's gql and graphql-core load only when it is used.
 _LAZY: dict[str, str] = {
     "AdaptiveRateLimiter": "._rate",
+    "AiohttpSigV4Middleware": "._aiohttp_auth",
     "AppSyncClient": "._client",
     "AppSyncEndpoint": "._endpoint",
     "AppSyncIAMTransport": "._transport",
     "BatchResult": "._batch",
     "ConnectionEvent": "._realtime",
     "ConnectionState": "._realtime",
+    "HttpxSigV4Auth": "._httpx_auth",
     "RealtimeClient": "._realtime",
     "RealtimeOptions": "._realtime",
+    "RequestsSigV4Auth": "._requests_auth",
     "RetryPolicy": "._retry",
     "SigV4ASigner": "._sigv4a",
     "SigV4Signer": "._signer",
     "TokenBucket": "._rate",
+    "presign_url": "._http_auth",
+    "presign_url_async": "._http_auth",
 }
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "SubscriptionError",
     "ThrottlingError",
     "TransportError",
+    "UnsignableRequestError",
 ]
 
 
@@ -67,6 +68,15 @@ class ConfigurationError(AppSyncError, ValueError):
     """The client was configured with something unusable (raised at construction).
 
     The message says what to pass instead.
+    """
+
+
+class UnsignableRequestError(ConfigurationError):
+    """A request cannot be signed as it would be sent (raised before sending).
+
+    Its body can be neither hashed nor read twice (a one-shot stream larger
+    than ``max_buffer``, a file that cannot seek back), or its type is
+    unknown. The message says what to pass instead; it never holds a secret.
     """
 
 

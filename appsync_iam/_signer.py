@@ -24,7 +24,7 @@ from datetime import datetime
 from functools import lru_cache
 from hashlib import sha256
 from typing import TYPE_CHECKING, Final, final
-from urllib.parse import quote, unquote_to_bytes, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit, urlunsplit
 
 from ._credentials import FrozenCredentials
 from ._errors import ConfigurationError, CredentialsError
@@ -36,6 +36,22 @@ __all__ = ["SigV4Signer"]
 
 ALGORITHM: Final = "AWS4-HMAC-SHA256"
 EMPTY_SHA256: Final = sha256(b"").hexdigest()
+#: The payload hash of a body that is not signed (S3, streamed uploads).
+UNSIGNED_PAYLOAD: Final = "UNSIGNED-PAYLOAD"
+
+# Services whose canonical path is the path as sent (no dot-segment removal,
+# no second encoding) and that require x-amz-content-sha256 on every request:
+# botocore's S3SigV4Auth, used by its s3, s3-object-lambda, s3-outposts and
+# s3express signers.
+S3_SERVICES: Final = frozenset({"s3", "s3-object-lambda", "s3-outposts", "s3express"})
+# OpenSearch Serverless also requires x-amz-content-sha256 (AWS docs: "Signing
+# requests to OpenSearch Serverless"); its path rules are the generic ones.
+CONTENT_SHA256_SERVICES: Final = S3_SERVICES | {"aoss"}
+# Query-string auth: X-Amz-Expires is 1 s to 7 days (AWS docs, presigned URLs).
+MAX_EXPIRES: Final = 7 * 24 * 3600
+# A path as sent: percent-escapes and sub-delims kept, anything a client
+# would escape on the wire (space, non-ASCII) escaped once.
+_PATH_AS_SENT_SAFE: Final = "/~%!$&'()*+,;=:@"
 
 # Hop-by-hop and tracing headers that proxies add, drop or rewrite: botocore's
 # SIGNED_HEADERS_BLACKLIST (1.44 adds the OpenTelemetry baggage/traceparent/
@@ -94,12 +110,17 @@ def remove_dot_segments(path: str) -> str:
     return first + "/".join(segments) + last
 
 
-def canonical_uri(path: str) -> str:
+def canonical_uri(path: str, *, normalize: bool = True) -> str:
     """The canonical path: normalized, then percent-encoded again.
 
     Non-S3 services encode the (already encoded) path once more: botocore's
     ``quote(normalize_url_path(path), safe='/~')``. An empty path is ``/``.
+    With ``normalize=False`` (S3) the path is used as sent (botocore's
+    S3SigV4Auth): only characters a client escapes on the wire (space,
+    non-ASCII) are escaped, once; existing ``%XX`` escapes are kept.
     """
+    if not normalize:
+        return quote(path, safe=_PATH_AS_SENT_SAFE) or "/"
     return quote(remove_dot_segments(path) or "/", safe="/~")
 
 
@@ -156,17 +177,23 @@ def canonical_headers(headers: Iterable[tuple[str, str]]) -> tuple[str, str]:
 
 
 def canonical_request(
-    method: str, url: str, headers: Iterable[tuple[str, str]], payload_hash: str
+    method: str,
+    url: str,
+    headers: Iterable[tuple[str, str]],
+    payload_hash: str,
+    *,
+    normalize: bool = True,
 ) -> str:
     """The SigV4 canonical request.
 
     ``headers`` are every header to sign as pairs (so a name may repeat),
     ``host`` and ``x-amz-date`` included; ``payload_hash`` is the lowercase
-    hex SHA-256 of the body.
+    hex SHA-256 of the body (or ``UNSIGNED-PAYLOAD``).
     """
     parts = urlsplit(url)
     block, signed = canonical_headers(headers)
-    lines = (method.upper(), canonical_uri(parts.path), canonical_query(parts.query))
+    path = canonical_uri(parts.path, normalize=normalize)
+    lines = (method.upper(), path, canonical_query(parts.query))
     return "\n".join((*lines, block, signed, payload_hash))
 
 
@@ -218,9 +245,10 @@ def host_header(url: str) -> str:
 
 
 @lru_cache(maxsize=_URL_CACHE_SIZE)
-def _parse_url(url: str) -> tuple[str, str, str]:
+def _parse_url(url: str, normalize: bool = True) -> tuple[str, str, str]:
     parts = urlsplit(url)
-    return host_header(url), canonical_uri(parts.path), canonical_query(parts.query)
+    path = canonical_uri(parts.path, normalize=normalize)
+    return host_header(url), path, canonical_query(parts.query)
 
 
 @lru_cache(maxsize=_KEY_CACHE_SIZE)
@@ -280,9 +308,9 @@ def _split_at_slots(head: str, items: list[tuple[str, str]], tail: str) -> _Piec
     return sha, date, token, f"{text}{tail}"
 
 
-def _build_plan(key: _PlanKey) -> _Plan:
+def _build_plan(key: _PlanKey, normalize: bool) -> _Plan:
     method, url, items, has_token, include_sha = key
-    host, uri, query = _parse_url(url)
+    host, uri, query = _parse_url(url, normalize)
     kept = [(n, v) for n, v in items if n.lower() not in _OWNED_HEADERS]
     send = _headers_to_send(kept, host)
     slots = ["x-amz-date"]
@@ -293,6 +321,30 @@ def _build_plan(key: _PlanKey) -> _Plan:
     head = f"{method.upper()}\n{uri}\n{query}\n"
     pieces = _split_at_slots(head, items_to_sign, f"\n{signed}\n")
     return pieces, f"SignedHeaders={signed}, Signature=", send
+
+
+def _percent_encode(value: str) -> str:
+    return quote(value, safe="-_.~")
+
+
+# Query parameters of query-string auth; a URL presigned again loses the old.
+_QUERY_AUTH_PARAMS: Final = frozenset(
+    {
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-amz-signedheaders",
+        "x-amz-security-token",
+        "x-amz-signature",
+    }
+)
+
+
+def _without_query_auth(query: str) -> str:
+    pairs = query.split("&") if query else []
+    kept = (p for p in pairs if p.partition("=")[0].lower() not in _QUERY_AUTH_PARAMS)
+    return "&".join(kept)
 
 
 @final
@@ -306,22 +358,50 @@ class SigV4Signer:
         headers = signer.sign("POST", url, {"content-type": "application/json"},
                               body, credentials)
 
+    The service name sets the rules, as botocore's signer classes do: for
+    ``s3``, ``s3-object-lambda``, ``s3-outposts`` and ``s3express`` the path
+    is signed as sent (no normalization, no second encoding) and
+    ``x-amz-content-sha256`` is always sent; for ``aoss`` the content hash
+    is always sent. ``normalize_path`` overrides the path rule.
+
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_clock", "_plans", "region", "service")
+    __slots__ = (
+        "_always_sha",
+        "_clock",
+        "_normalize",
+        "_plans",
+        "region",
+        "service",
+    )
 
-    def __init__(self, region: str, service: str = "appsync") -> None:
+    def __init__(
+        self,
+        region: str,
+        service: str = "appsync",
+        *,
+        normalize_path: bool | None = None,
+    ) -> None:
         if not region or not service:
             raise ConfigurationError("SigV4Signer needs a region and a service name")
         self.region = region
         self.service = service
+        self._normalize = (
+            service not in S3_SERVICES if normalize_path is None else normalize_path
+        )
+        self._always_sha = service in CONTENT_SHA256_SERVICES
         # (epoch second, amz-date, datestamp, scope, string-to-sign prefix)
         self._clock: tuple[int, str, str, str, str] = (-1, "", "", "", "")
         self._plans: dict[_PlanKey, _Plan] = {}
 
     def __repr__(self) -> str:
         return f"SigV4Signer(region={self.region!r}, service={self.service!r})"
+
+    @property
+    def requires_content_sha256(self) -> bool:
+        """True when the service needs ``x-amz-content-sha256`` (S3, aoss)."""
+        return self._always_sha
 
     def sign(
         self,
@@ -333,17 +413,22 @@ class SigV4Signer:
         *,
         now: datetime | float | None = None,
         include_content_sha256: bool = True,
+        payload_hash: str | None = None,
     ) -> dict[str, str]:
         """Return the headers to send: ``headers`` plus the signature headers.
 
         Adds ``host`` (unless given), ``x-amz-date``, ``x-amz-content-sha256``
-        (the body's SHA-256; only with ``include_content_sha256``),
-        ``X-Amz-Security-Token`` (temporary credentials) and ``Authorization``,
-        all signed along with every given header except hop-by-hop ones.
-        ``headers`` is not modified; a given ``Authorization``, ``X-Amz-*``
-        date, token or content hash is replaced. ``now`` is an aware datetime
-        or epoch seconds (default: the current time). ``body`` must be the
-        exact bytes sent (protocol doc §1.2).
+        (the body's SHA-256; with ``include_content_sha256``, always for S3
+        and aoss), ``X-Amz-Security-Token`` (temporary credentials) and
+        ``Authorization``, all signed along with every given header except
+        hop-by-hop ones. ``headers`` is not modified; a given
+        ``Authorization``, ``X-Amz-*`` date, token or content hash is
+        replaced. ``now`` is an aware datetime or epoch seconds (default: the
+        current time). ``body`` must be the exact bytes sent (protocol doc
+        §1.2); ``payload_hash``, when given, is used instead of hashing
+        ``body``: the lowercase hex SHA-256 of a body hashed elsewhere (a
+        streamed file), or ``"UNSIGNED-PAYLOAD"``. ``url`` is the URL as
+        sent (percent-encoded).
         """
         # One flat function on purpose: each extra call costs ~0.1 µs of ~5.
         access_key, secret_key = credentials.access_key, credentials.secret_key
@@ -353,11 +438,12 @@ class SigV4Signer:
         clock = self._clock if self._clock[0] == second else self._tick(second)
         _, amz_date, datestamp, scope, sts_prefix = clock
         token = credentials.token
-        key = (method, url, tuple(headers.items()), bool(token), include_content_sha256)
+        include_sha = include_content_sha256 or self._always_sha
+        key = (method, url, tuple(headers.items()), bool(token), include_sha)
         plan = self._plans.get(key) or self._plan(key)
         (q0, q1, q2, q3), signed_headers, to_send = plan
-        payload = sha256(body).hexdigest()
-        sha = payload if include_content_sha256 else ""
+        payload = sha256(body).hexdigest() if payload_hash is None else payload_hash
+        sha = payload if include_sha else ""
         canonical = f"{q0}{sha}{q1}{amz_date}{q2}{token or ''}{q3}{payload}"
         request_hash = sha256(canonical.encode()).hexdigest()
         inner, outer = _hmac_states(secret_key, datestamp, self.region, self.service)
@@ -367,7 +453,7 @@ class SigV4Signer:
         outer.update(inner.digest())
         signed = to_send.copy()
         signed["x-amz-date"] = amz_date
-        if include_content_sha256:
+        if include_sha:
             signed["x-amz-content-sha256"] = payload
         if token:
             signed["X-Amz-Security-Token"] = token
@@ -377,9 +463,85 @@ class SigV4Signer:
         )
         return signed
 
+    def presign(
+        self,
+        method: str,
+        url: str,
+        credentials: FrozenCredentials,
+        *,
+        expires: int = 900,
+        headers: Mapping[str, str] | None = None,
+        now: datetime | float | None = None,
+        payload_hash: str | None = None,
+    ) -> str:
+        """Return ``url`` with query-string authentication (a presigned URL).
+
+        As botocore's ``SigV4QueryAuth`` (``S3SigV4QueryAuth`` for S3): the
+        ``X-Amz-Algorithm``, ``-Credential``, ``-Date``, ``-Expires``,
+        ``-SignedHeaders`` and (temporary credentials) ``-Security-Token``
+        parameters are appended to the query, then ``X-Amz-Signature``.
+        ``host`` and the given ``headers`` are signed: the request must send
+        them. The payload is ``UNSIGNED-PAYLOAD`` for S3, else the hash of an
+        empty body (or ``payload_hash``). ``expires`` is in seconds, 1 to
+        604800 (7 days). The result holds the signature (and the session
+        token): treat it as a secret.
+        """
+        if not 1 <= expires <= MAX_EXPIRES:
+            raise ConfigurationError(
+                f"expires must be 1 to {MAX_EXPIRES} seconds, got {expires}"
+            )
+        access_key, secret_key = credentials.access_key, credentials.secret_key
+        if not access_key or not secret_key:
+            raise CredentialsError("credentials lack an access key id or secret key")
+        second = int(time.time()) if now is None else _epoch_seconds(now)
+        _, amz_date, datestamp, scope, sts_prefix = self._tick(second)
+        parts = urlsplit(url)
+        given = [
+            (n, v) for n, v in (headers or {}).items() if n.lower() != "authorization"
+        ]
+        if not any(n.lower() == "host" for n, _ in given):
+            given.append(("host", host_header(url)))
+        items = canonical_header_items(given)
+        signed_headers = ";".join(name for name, _ in items)
+        auth = [
+            ("X-Amz-Algorithm", ALGORITHM),
+            ("X-Amz-Credential", f"{access_key}/{scope}"),
+            ("X-Amz-Date", amz_date),
+            ("X-Amz-Expires", str(expires)),
+            ("X-Amz-SignedHeaders", signed_headers),
+        ]
+        if credentials.token:
+            auth.append(("X-Amz-Security-Token", credentials.token))
+        auth_query = "&".join(f"{k}={_percent_encode(v)}" for k, v in auth)
+        query = _without_query_auth(parts.query)
+        query = f"{query}&{auth_query}" if query else auth_query
+        if payload_hash is None:
+            payload_hash = UNSIGNED_PAYLOAD if not self._normalize else EMPTY_SHA256
+        block = "".join(f"{name}:{value}\n" for name, value in items)
+        canonical = "\n".join(
+            (
+                method.upper(),
+                canonical_uri(parts.path, normalize=self._normalize),
+                canonical_query(query),
+                block,
+                signed_headers,
+                payload_hash,
+            )
+        )
+        request_hash = sha256(canonical.encode()).hexdigest()
+        key = signing_key(secret_key, datestamp, self.region, self.service)
+        sig = signature(key, f"{sts_prefix}{request_hash}")
+        query = f"{query}&X-Amz-Signature={sig}"
+        return urlunsplit(
+            (parts.scheme, parts.netloc, parts.path, query, parts.fragment)
+        )
+
     def _tick(self, second: int) -> tuple[int, str, str, str, str]:
         # Format the amz-date from epoch seconds (no datetime on the hot path)
         # once per second; the scope changes at UTC midnight.
+        clock = self._clock
+        if clock[0] == second:
+            return clock
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
         datestamp = amz_date[:8]
         scope = credential_scope(datestamp, self.region, self.service)
@@ -394,13 +556,13 @@ class SigV4Signer:
         return clock
 
     def _plan(self, key: _PlanKey) -> _Plan:
-        _, _, items, _, _ = key
+        items = key[2]
         if any(name.lower() in _OWNED_HEADERS for name, _ in items):
             # Don't cache per stale signature: plan once for the kept headers.
             kept = tuple((n, v) for n, v in items if n.lower() not in _OWNED_HEADERS)
             key = (key[0], key[1], kept, key[3], key[4])
             return self._plans.get(key) or self._plan(key)
-        plan = _build_plan(key)
+        plan = _build_plan(key, self._normalize)
         if len(self._plans) >= _PLAN_CACHE_SIZE:
             self._plans.clear()  # atomic; a steady-state client has a few plans
         self._plans[key] = plan

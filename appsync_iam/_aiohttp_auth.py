@@ -1,0 +1,99 @@
+"""SigV4 for aiohttp: a client middleware (aiohttp >= 3.12).
+
+Loaded lazily by ``appsync_iam.AiohttpSigV4Middleware`` (aiohttp is a
+dependency of the library anyway; the module stays out of the import).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from typing import IO, Any
+
+from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, payload
+
+from ._http_auth import (
+    SIGNATURE_HEADERS,
+    AdapterBase,
+    given_payload_hash,
+    hash_bytes,
+    is_seekable_file,
+)
+from ._signer import UNSIGNED_PAYLOAD
+
+__all__ = ["AiohttpSigV4Middleware"]
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# aiohttp follows a redirect by calling the middlewares again in the same
+# task: the origin a signed request was redirected from, for the next call.
+_REDIRECTED_FROM: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "appsync_iam_redirected_from", default=None
+)
+
+
+class AiohttpSigV4Middleware(AdapterBase):
+    """Signs the requests of an aiohttp session with SigV4 (aiohttp >= 3.12).
+
+    Session-wide, ``aiohttp.ClientSession(middlewares=[m])``, or per
+    request, ``session.get(url, middlewares=(m,))``. Same arguments and body
+    rules as :class:`HttpxSigV4Auth`; files are hashed in a worker thread, so
+    the loop never blocks, and credentials are awaited from the source.
+
+    aiohttp calls middlewares again for each redirect hop: a hop to the same
+    origin is signed again (for its new path); a hop to another origin is
+    sent unsigned, never signed for that host.
+    """
+
+    async def __call__(
+        self, request: ClientRequest, handler: ClientHandlerType
+    ) -> ClientResponse:
+        origin = str(request.url.origin())
+        redirected_from = _REDIRECTED_FROM.get()
+        _REDIRECTED_FROM.set(None)
+        headers = request.headers
+        if redirected_from is not None and redirected_from != origin:
+            for name in SIGNATURE_HEADERS:
+                headers.popall(name, None)
+        else:
+            payload_hash = given_payload_hash(headers)
+            if payload_hash is None:
+                payload_hash = await self._payload_hash(request)
+            for name in SIGNATURE_HEADERS:
+                headers.popall(name, None)
+            credentials = await self._core.credentials()
+            signed = self._core.sign(
+                request.method, str(request.url), headers, payload_hash, credentials
+            )
+            headers.update(signed)
+        response = await handler(request)
+        if response.status in _REDIRECTS and "Location" in response.headers:
+            _REDIRECTED_FROM.set(origin)
+        return response
+
+    async def _payload_hash(self, request: ClientRequest) -> str:
+        body: Any = request.body
+        if body == b"" or body is None:
+            return hash_bytes(b"")
+        if isinstance(body, payload.BytesPayload):
+            return hash_bytes(await body.as_bytes())
+        if isinstance(body, payload.IOBasePayload) and not isinstance(
+            body, payload.TextIOPayload
+        ):
+            file: IO[Any] = body._value  # type: ignore[assignment]  # aiohttp sends from it
+            if is_seekable_file(file):
+                return await asyncio.to_thread(self._core.hash_file, file)
+        if self._core.unsigned_payload:
+            return UNSIGNED_PAYLOAD
+        if isinstance(body, payload.AsyncIterablePayload):
+            chunks = body._iter
+            if chunks is None:
+                raise self._core.unknown_body(body)
+            data = await self._core.buffer_async_iterable(chunks)
+        else:
+            size = body.size
+            if size is not None and size > self._core.max_buffer:
+                raise self._core.buffer().too_large(size)
+            data = await body.as_bytes()
+            self._core.buffer().add(data)
+        await request.update_body(data)
+        return hash_bytes(data)

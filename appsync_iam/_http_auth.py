@@ -1,0 +1,500 @@
+"""What the httpx, requests and aiohttp SigV4 adapters share.
+
+Each adapter is thin: it finds its client's body and headers and hands them
+to :class:`SigningCore`, which holds the signer, the credential source and
+its sync bridge, classifies and hashes the body, and signs. Nothing here
+imports an HTTP client.
+
+Bodies: bytes are hashed; a seekable file is hashed in 1 MiB reads from its
+position, then rewound, and sent as a stream; a one-shot iterator is
+buffered up to ``max_buffer`` bytes, or, when the caller allows it
+(``unsigned_payload=True``), sent as it comes with ``UNSIGNED-PAYLOAD``. A
+body that fits neither raises :class:`UnsignableRequestError` before
+anything is sent. A request that already carries ``x-amz-content-sha256``
+(a hash the caller computed) is signed with that hash, body unread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import threading
+import time
+from collections.abc import (
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from concurrent.futures import Future
+from datetime import datetime, timezone
+from hashlib import sha256
+from typing import IO, Any, Final, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from ._credentials import (
+    ADVISORY_WINDOW,
+    CredentialSource,
+    FrozenCredentials,
+    as_credential_source,
+)
+from ._errors import ConfigurationError, UnsignableRequestError
+from ._signer import UNSIGNED_PAYLOAD, SigV4Signer
+
+__all__ = [
+    "DEFAULT_MAX_BUFFER",
+    "AdapterBase",
+    "SigningCore",
+    "presign_url",
+    "presign_url_async",
+]
+
+#: Bytes of a one-shot body buffered to hash it (beyond: an error, or
+#: UNSIGNED-PAYLOAD when allowed).
+DEFAULT_MAX_BUFFER: Final = 8 * 1024 * 1024
+_READ_SIZE: Final = 1024 * 1024
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+# A snapshot without expiry is asked for again this often by the sync bridge
+# (a provider that caches itself, like aiobotocore's, may rotate it).
+_NO_EXPIRY_REUSE: Final = 60.0
+# The headers the signer sets; stale copies are removed before signing.
+SIGNATURE_HEADERS: Final = (
+    "authorization",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+)
+_T = TypeVar("_T")
+
+
+def resolve_region(region: str | None) -> str:
+    """The region given, else AWS_REGION, else AWS_DEFAULT_REGION."""
+    region = (
+        region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    )
+    if not region:
+        raise ConfigurationError(
+            "no region: pass region= (e.g. region='us-east-1') or set AWS_REGION "
+            "or AWS_DEFAULT_REGION"
+        )
+    return region
+
+
+# --- the sync bridge -----------------------------------------------------------
+
+
+class _LoopThread:
+    """One private daemon thread running an event loop for the sync bridge."""
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def run(cls, coro: Awaitable[_T]) -> _T:
+        loop = cls._loop
+        if loop is None:
+            with cls._lock:
+                loop = cls._loop
+                if loop is None:
+                    loop = cls._loop = asyncio.new_event_loop()
+                    threading.Thread(
+                        target=loop.run_forever,
+                        name="appsync_iam-credentials",
+                        daemon=True,
+                    ).start()
+
+        async def call() -> _T:
+            return await coro
+
+        future: Future[_T] = asyncio.run_coroutine_threadsafe(call(), loop)
+        return future.result()
+
+
+class SyncCredentials:
+    """Thread-safe, single-flight sync access to an async credential source.
+
+    The hot path reads a cached snapshot (one attribute, one clock read).
+    When it may need refreshing (inside the source's advisory window), one
+    thread asks the source on the private loop thread, the others wait for
+    that answer: one fetch across any number of threads.
+    """
+
+    def __init__(self, source: CredentialSource) -> None:
+        self._source = source
+        self._lock = threading.Lock()
+        self._cached: tuple[FrozenCredentials, float] | None = None
+
+    def get(self) -> FrozenCredentials:
+        cached = self._cached
+        if cached is not None and time.monotonic() < cached[1]:
+            return cached[0]
+        with self._lock:
+            cached = self._cached
+            if cached is not None and time.monotonic() < cached[1]:
+                return cached[0]
+            snapshot = _LoopThread.run(self._source.get_frozen())
+            self._cached = (snapshot, time.monotonic() + _reuse_for(snapshot))
+            return snapshot
+
+
+def _reuse_for(snapshot: FrozenCredentials) -> float:
+    # Seconds the bridge may hand out this snapshot without asking the source:
+    # until the source's advisory window starts (botocore's 15 min, or half
+    # the lifetime left for short-lived credentials).
+    if snapshot.expiry is None:
+        return _NO_EXPIRY_REUSE
+    remaining = (snapshot.expiry - datetime.now(timezone.utc)).total_seconds()
+    return max(0.0, remaining - min(ADVISORY_WINDOW, remaining / 2))
+
+
+# --- bodies ------------------------------------------------------------------
+
+
+def hash_file(file: IO[Any], limit_hint: str) -> str:
+    """SHA-256 of a binary file from its position, which is then restored."""
+    try:
+        start = file.tell()
+    except (OSError, AttributeError, ValueError) as exc:
+        raise UnsignableRequestError(
+            f"the request body is a file that cannot tell its position "
+            f"({type(exc).__name__}); {limit_hint}"
+        ) from None
+    digest = sha256()
+    while chunk := file.read(_READ_SIZE):
+        if isinstance(chunk, str):
+            raise UnsignableRequestError(
+                "the request body is a text file; open it in binary mode ('rb')"
+            )
+        digest.update(chunk)
+    try:
+        file.seek(start)
+    except (OSError, ValueError) as exc:
+        raise UnsignableRequestError(
+            f"the request body is a file that cannot seek back after hashing "
+            f"({type(exc).__name__}); {limit_hint}"
+        ) from None
+    return digest.hexdigest()
+
+
+def is_seekable_file(obj: object) -> bool:
+    """A binary file-like object the body can be hashed from, then rewound."""
+    if not (hasattr(obj, "read") and hasattr(obj, "seek") and hasattr(obj, "tell")):
+        return False
+    seekable = getattr(obj, "seekable", None)
+    try:
+        return bool(seekable()) if callable(seekable) else True
+    except (OSError, ValueError):
+        return False
+
+
+class _Buffer:
+    def __init__(self, limit: int, hint: str) -> None:
+        self._limit = limit
+        self._hint = hint
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def add(self, chunk: bytes | bytearray | memoryview | str) -> None:
+        data = chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+        self._size += len(data)
+        if self._size > self._limit:
+            raise self.too_large(self._size)
+        self._chunks.append(data)
+
+    def too_large(self, size: int) -> UnsignableRequestError:
+        return UnsignableRequestError(
+            f"the request body is a one-shot stream of at least {size} bytes, "
+            f"more than max_buffer={self._limit}: it cannot be hashed without "
+            f"holding it in memory; {self._hint}"
+        )
+
+    def data(self) -> bytes:
+        return b"".join(self._chunks)
+
+
+# --- the core --------------------------------------------------------------------
+
+
+class SigningCore:
+    """Signer, credentials, body rules: everything but the HTTP client."""
+
+    __slots__ = (
+        "_clock",
+        "_include_sha",
+        "_sync",
+        "max_buffer",
+        "signer",
+        "source",
+        "unsigned_payload",
+    )
+
+    def __init__(
+        self,
+        service: str,
+        region: str | None,
+        *,
+        credentials: object,
+        profile: str | None,
+        unsigned_payload: bool,
+        max_buffer: int,
+        include_content_sha256: bool,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if not isinstance(service, str) or not service:
+            raise ConfigurationError(
+                "service must be the SigV4 service name, e.g. 'execute-api', "
+                "'lambda', 's3', 'es' or 'aoss'"
+            )
+        if max_buffer < 0:
+            raise ConfigurationError(f"max_buffer must be >= 0, got {max_buffer}")
+        self.signer = SigV4Signer(resolve_region(region), service)
+        self.source = as_credential_source(credentials, profile=profile)
+        self._sync = SyncCredentials(self.source)
+        self.unsigned_payload = unsigned_payload
+        self.max_buffer = max_buffer
+        self._include_sha = include_content_sha256
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return (
+            f"service={self.signer.service!r}, region={self.signer.region!r}, "
+            f"credentials={self.source!r}"
+        )
+
+    # credentials
+
+    def credentials_sync(self) -> FrozenCredentials:
+        """The current snapshot from sync code (any thread), single-flight."""
+        return self._sync.get()
+
+    async def credentials(self) -> FrozenCredentials:
+        """The current snapshot; never blocks the running loop."""
+        return await self.source.get_frozen()
+
+    # bodies
+
+    def hint(self) -> str:
+        """What to do about a body that cannot be hashed."""
+        if self.unsigned_payload:
+            return "pass bytes or a seekable binary file"
+        return (
+            "pass bytes or a seekable binary file, raise max_buffer, set "
+            "x-amz-content-sha256 to the body's SHA-256 yourself, or allow "
+            "unsigned_payload=True if the service accepts UNSIGNED-PAYLOAD"
+        )
+
+    def buffer(self) -> _Buffer:
+        return _Buffer(self.max_buffer, self.hint())
+
+    def buffer_iterable(self, chunks: Iterable[Any]) -> bytes:
+        buffer = self.buffer()
+        for chunk in chunks:
+            buffer.add(chunk)
+        return buffer.data()
+
+    async def buffer_async_iterable(self, chunks: AsyncIterable[Any]) -> bytes:
+        buffer = self.buffer()
+        async for chunk in chunks:
+            buffer.add(chunk)
+        return buffer.data()
+
+    def hash_file(self, file: IO[Any]) -> str:
+        return hash_file(file, self.hint())
+
+    def unknown_body(self, body: object) -> UnsignableRequestError:
+        return UnsignableRequestError(
+            f"cannot sign a request body of type {type(body).__name__}; {self.hint()}"
+        )
+
+    # signing
+
+    def sign(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        payload_hash: str,
+        credentials: FrozenCredentials,
+    ) -> dict[str, str]:
+        """The signature headers to set (the stale ones are to be removed)."""
+        signed = self.signer.sign(
+            method,
+            url,
+            headers,
+            b"",
+            credentials,
+            now=None if self._clock is None else self._clock(),
+            include_content_sha256=self._include_sha
+            or payload_hash == UNSIGNED_PAYLOAD,
+            payload_hash=payload_hash,
+        )
+        result = {
+            "x-amz-date": signed["x-amz-date"],
+            "Authorization": signed["Authorization"],
+        }
+        if "x-amz-content-sha256" in signed:
+            result["x-amz-content-sha256"] = signed["x-amz-content-sha256"]
+        if credentials.token:
+            result["X-Amz-Security-Token"] = credentials.token
+        return result
+
+
+class HeaderPairs(Mapping[str, str]):
+    """Header pairs as the signer's Mapping; ``items()`` may repeat a name.
+
+    For clients whose own mapping merges repeats with ``", "`` (httpx):
+    SigV4 joins them with ``","``, as the server does.
+    """
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self._pairs = list(pairs)
+
+    def __getitem__(self, name: str) -> str:
+        lname = name.lower()
+        values = [v for n, v in self._pairs if n.lower() == lname]
+        if not values:
+            raise KeyError(name)
+        return ",".join(values)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys(n for n, _ in self._pairs))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys(n for n, _ in self._pairs))
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        return self._pairs
+
+
+class AdapterBase:
+    """The constructor and repr every adapter shares."""
+
+    def __init__(
+        self,
+        service: str,
+        region: str | None = None,
+        *,
+        credentials: object = None,
+        profile: str | None = None,
+        unsigned_payload: bool = False,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
+        include_content_sha256: bool = False,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self._core = SigningCore(
+            service,
+            region,
+            credentials=credentials,
+            profile=profile,
+            unsigned_payload=unsigned_payload,
+            max_buffer=max_buffer,
+            include_content_sha256=include_content_sha256,
+            clock=clock,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._core!r})"
+
+
+def given_payload_hash(headers: Mapping[str, str]) -> str | None:
+    """A caller's own ``x-amz-content-sha256``, checked; None when absent."""
+    value = headers.get("x-amz-content-sha256")
+    if value is None:
+        return None
+    value = value.strip()
+    if value == UNSIGNED_PAYLOAD or _HEX_SHA256.fullmatch(value):
+        return value
+    raise UnsignableRequestError(
+        "x-amz-content-sha256 must be the body's lowercase hex SHA-256 or "
+        "UNSIGNED-PAYLOAD (streaming-signature modes are not supported)"
+    )
+
+
+def text_pairs(items: Iterable[tuple[str, str | bytes]]) -> HeaderPairs:
+    """Header pairs with bytes values decoded as sent (latin-1)."""
+    return HeaderPairs(
+        (n, v.decode("latin-1") if isinstance(v, bytes) else v) for n, v in items
+    )
+
+
+def hash_bytes(body: bytes | bytearray | memoryview) -> str:
+    return sha256(body).hexdigest()
+
+
+# --- presigned URLs ---------------------------------------------------------------
+
+
+def wire_url(url: str) -> str:
+    """``url`` as a client sends it: spaces and non-ASCII percent-encoded once."""
+    parts = urlsplit(url)
+    path = quote(parts.path, safe="/~%!$&'()*+,;=:@") or "/"
+    query = quote(parts.query, safe="/~%!$&'()*+,;=:@?")
+    return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
+
+
+def _presign(
+    signer: SigV4Signer,
+    url: str,
+    credentials: FrozenCredentials,
+    method: str,
+    expires: int,
+    headers: Mapping[str, str] | None,
+    now: datetime | float | None,
+) -> str:
+    return signer.presign(
+        method, wire_url(url), credentials, expires=expires, headers=headers, now=now
+    )
+
+
+def presign_url(
+    url: str,
+    *,
+    service: str,
+    region: str | None = None,
+    credentials: object = None,
+    profile: str | None = None,
+    method: str = "GET",
+    expires: int = 900,
+    headers: Mapping[str, str] | None = None,
+    now: datetime | float | None = None,
+) -> str:
+    """Return ``url`` signed in its query string (a presigned URL), from sync code.
+
+    As botocore's ``SigV4QueryAuth`` (``S3SigV4QueryAuth`` for ``s3``):
+    valid for ``expires`` seconds (1 to 604800) for ``method`` with the given
+    ``headers`` (``host`` is always signed). ``credentials`` takes what
+    :class:`AppSyncClient` takes (default: the default chain). The URL holds
+    a signature and, with temporary credentials, the session token: do not
+    log it.
+    """
+    signer = SigV4Signer(resolve_region(region), service)
+    if isinstance(credentials, FrozenCredentials):
+        snapshot = credentials
+    else:
+        source = as_credential_source(credentials, profile=profile)
+        snapshot = _LoopThread.run(source.get_frozen())
+    return _presign(signer, url, snapshot, method, expires, headers, now)
+
+
+async def presign_url_async(
+    url: str,
+    *,
+    service: str,
+    region: str | None = None,
+    credentials: object = None,
+    profile: str | None = None,
+    method: str = "GET",
+    expires: int = 900,
+    headers: Mapping[str, str] | None = None,
+    now: datetime | float | None = None,
+) -> str:
+    """:func:`presign_url` for async code: the credential fetch never blocks."""
+    signer = SigV4Signer(resolve_region(region), service)
+    source = as_credential_source(credentials, profile=profile)
+    snapshot = await source.get_frozen()
+    return _presign(signer, url, snapshot, method, expires, headers, now)

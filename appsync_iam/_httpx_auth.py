@@ -1,0 +1,109 @@
+"""SigV4 for httpx: an ``httpx.Auth`` with sync and async flows.
+
+Loaded lazily by ``appsync_iam.HttpxSigV4Auth``: importing appsync_iam does
+not import httpx (``pip install 'appsync-iam[httpx]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+
+import httpx
+
+from ._credentials import FrozenCredentials
+from ._http_auth import (
+    SIGNATURE_HEADERS,
+    AdapterBase,
+    HeaderPairs,
+    given_payload_hash,
+    hash_bytes,
+    is_seekable_file,
+)
+from ._signer import UNSIGNED_PAYLOAD
+
+__all__ = ["HttpxSigV4Auth"]
+
+
+class HttpxSigV4Auth(AdapterBase, httpx.Auth):
+    """Signs every httpx request with SigV4 for one service and region.
+
+    Use as ``httpx.Client(auth=...)``, ``httpx.AsyncClient(auth=...)`` or per
+    request (``client.get(url, auth=...)``, ``client.stream(...)``)::
+
+        auth = HttpxSigV4Auth("execute-api", "eu-west-1")
+        httpx.get("https://abc.execute-api.eu-west-1.amazonaws.com/prod/", auth=auth)
+
+    ``credentials`` takes what :class:`AppSyncClient` takes (default: the
+    default chain; ``profile`` names a profile). ``region`` defaults to
+    ``AWS_REGION``/``AWS_DEFAULT_REGION``. Bodies: bytes are hashed; a
+    seekable binary file is hashed, rewound and streamed; a one-shot
+    (async) iterator is buffered up to ``max_buffer`` bytes, or sent with
+    ``UNSIGNED-PAYLOAD`` when ``unsigned_payload=True``. Anything else raises
+    :class:`UnsignableRequestError` before sending. httpx follows redirects
+    (``follow_redirects=True``) without calling the auth again; it drops
+    ``Authorization`` on a cross-origin hop but keeps the other headers, the
+    session token included: keep httpx's default ``follow_redirects=False``
+    for hosts you do not trust.
+    """
+
+    requires_request_body = False
+    requires_response_body = False
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        payload_hash = self._payload_hash(request)
+        if payload_hash is None:
+            stream = request.stream
+            if not isinstance(stream, httpx.SyncByteStream):
+                raise self._core.unknown_body(stream)
+            request.stream = httpx.ByteStream(self._core.buffer_iterable(stream))
+            payload_hash = hash_bytes(request.read())
+        self._sign(request, payload_hash, self._core.credentials_sync())
+        yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        payload_hash = self._payload_hash(request)
+        if payload_hash is None:
+            stream = request.stream
+            if not isinstance(stream, httpx.AsyncByteStream):
+                raise self._core.unknown_body(stream)
+            body = await self._core.buffer_async_iterable(stream)
+            request.stream = httpx.ByteStream(body)
+            payload_hash = hash_bytes(await request.aread())
+        self._sign(request, payload_hash, await self._core.credentials())
+        yield request
+
+    def _payload_hash(self, request: httpx.Request) -> str | None:
+        # None: a one-shot stream the flow must buffer (sync or async).
+        given = given_payload_hash(request.headers)
+        if given is not None:
+            return given
+        stream = request.stream
+        if isinstance(stream, httpx.ByteStream):
+            return hash_bytes(request.read())
+        # httpx wraps a file in IteratorByteStream, which reads it from its
+        # position when sent: hash it from there and rewind.
+        file = getattr(stream, "_stream", None)
+        if is_seekable_file(file) and not getattr(stream, "_is_stream_consumed", 1):
+            return self._core.hash_file(file)  # type: ignore[arg-type]
+        if self._core.unsigned_payload:
+            return UNSIGNED_PAYLOAD
+        return None
+
+    def _sign(
+        self, request: httpx.Request, payload_hash: str, credentials: FrozenCredentials
+    ) -> None:
+        headers = request.headers
+        for name in SIGNATURE_HEADERS:
+            headers.pop(name, None)
+        signed = self._core.sign(
+            request.method,
+            str(request.url),
+            HeaderPairs(headers.multi_items()),
+            payload_hash,
+            credentials,
+        )
+        headers.update(signed)

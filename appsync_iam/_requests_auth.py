@@ -1,0 +1,89 @@
+"""SigV4 for requests: a ``requests.auth.AuthBase``.
+
+Loaded lazily by ``appsync_iam.RequestsSigV4Auth``: importing appsync_iam does
+not import requests (``pip install 'appsync-iam[requests]'``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from requests.auth import AuthBase
+
+from ._http_auth import (
+    SIGNATURE_HEADERS,
+    AdapterBase,
+    given_payload_hash,
+    hash_bytes,
+    is_seekable_file,
+    text_pairs,
+)
+from ._signer import UNSIGNED_PAYLOAD
+
+__all__ = ["RequestsSigV4Auth"]
+
+
+class RequestsSigV4Auth(AdapterBase, AuthBase):
+    """Signs every request of requests with SigV4 for one service and region.
+
+    ``requests.get(url, auth=RequestsSigV4Auth("es", "eu-west-1"))`` or
+    ``session.auth = ...``; ``stream=True`` responses work as usual. Same
+    arguments and body rules as :class:`HttpxSigV4Auth` (bytes and str
+    hashed; seekable binary files hashed, rewound and streamed; generators
+    buffered up to ``max_buffer`` or sent ``UNSIGNED-PAYLOAD`` when
+    allowed). Credentials are fetched through a thread-safe, single-flight
+    bridge: one refresh however many threads sign at once.
+
+    A redirect is followed unsigned: the signature, date and token headers
+    are removed from the request requests copies for the next hop, so no
+    other host (nor a different path on this one) ever receives them.
+    """
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        headers = r.headers
+        payload_hash = given_payload_hash(text_pairs(headers.items()))
+        if payload_hash is None:
+            payload_hash = self._payload_hash(r)
+        for name in SIGNATURE_HEADERS:
+            headers.pop(name, None)
+        credentials = self._core.credentials_sync()
+        pairs = text_pairs(headers.items())
+        signed = self._core.sign(
+            r.method or "GET", r.url or "", pairs, payload_hash, credentials
+        )
+        headers.update(signed)
+        r.register_hook("response", _unsign_redirect)
+        return r
+
+    def _payload_hash(self, r: requests.PreparedRequest) -> str:
+        body: Any = r.body
+        if body is None:
+            return hash_bytes(b"")
+        if isinstance(body, str):
+            # Sent as these exact bytes, whatever http.client would pick.
+            body = r.body = body.encode()
+        if isinstance(body, (bytes, bytearray, memoryview)):
+            return hash_bytes(body)
+        if is_seekable_file(body):
+            return self._core.hash_file(body)
+        if self._core.unsigned_payload:
+            return UNSIGNED_PAYLOAD
+        if hasattr(body, "__iter__") and not hasattr(body, "read"):
+            data = self._core.buffer_iterable(body)
+            r.body = data
+            # Sent with a length now, as requests does for bytes.
+            r.headers.pop("Transfer-Encoding", None)
+            r.prepare_content_length(data)
+            return hash_bytes(data)
+        raise self._core.unknown_body(body)
+
+
+def _unsign_redirect(
+    response: requests.Response, *args: object, **kwargs: object
+) -> requests.Response:
+    if response.is_redirect:
+        # requests builds the next hop from a copy of this request.
+        for name in SIGNATURE_HEADERS:
+            response.request.headers.pop(name, None)
+    return response

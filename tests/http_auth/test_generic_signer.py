@@ -41,7 +41,15 @@ from tests.test_signer import (
     urls,
 )
 
-SERVICES = ["s3", "s3-object-lambda", "s3express", "execute-api", "es", "aoss", "lambda"]
+SERVICES = [
+    "s3",
+    "s3-object-lambda",
+    "s3express",
+    "execute-api",
+    "es",
+    "aoss",
+    "lambda",
+]
 S3 = {"s3", "s3-object-lambda", "s3-outposts", "s3express"}
 _SIGNERS: dict[tuple[str, str], SigV4Signer] = {}
 

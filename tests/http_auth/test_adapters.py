@@ -1,0 +1,373 @@
+"""Every adapter, sync and async, against SigV4Server over loopback.
+
+Bodies: none, bytes, file, generator (buffered, and UNSIGNED-PAYLOAD when
+allowed); streaming answers; tampering rejected; unsignable requests refused
+before anything is sent; redirects to another host go unsigned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import aiohttp
+import httpx
+import pytest
+import requests
+from aiohttp import web
+
+from appsync_iam import (
+    AiohttpSigV4Middleware,
+    ConfigurationError,
+    CredentialsError,
+    FrozenCredentials,
+    HttpxSigV4Auth,
+    RequestsSigV4Auth,
+    UnsignableRequestError,
+)
+from appsync_iam.emulator import SigV4Server
+
+TOKEN = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN"
+SERVICES = ["execute-api", "s3", "lambda"]
+BODY = "hé, 世界 ".encode() * 300
+PATH = "/prod/パス/a b?q=日本語&sym=%21%2A%27%28%29&empty=&a=2&a=1"
+
+
+def _temporary(server: SigV4Server) -> FrozenCredentials:
+    expires = datetime.now(timezone.utc) + timedelta(hours=1)
+    return server.add_principal(
+        "ASIAEXAMPLETEMP", "tempSECRETexample/Key+1", TOKEN, expires
+    )
+
+
+def _gen(data: bytes, size: int = 1000) -> Iterator[bytes]:
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+
+
+async def _agen(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+
+
+def _check_echo(answer: dict[str, Any], body: bytes, service: str) -> None:
+    assert answer["body"]["sha256"] == hashlib.sha256(body).hexdigest()
+    assert answer["body"]["length"] == len(body)
+    assert answer["service"] == service
+
+
+def _sync_bodies() -> list[str]:
+    return ["none", "bytes", "file", "generator", "generator-unsigned"]
+
+
+def _sync_body(kind: str, tmp_path: Any, offset: bool = True) -> Any:
+    if kind == "none":
+        return None
+    if kind == "bytes":
+        return BODY
+    if kind == "file":
+        path = tmp_path / "body.bin"
+        # requests sends a file from its position (httpx declares the whole
+        # file's length, so its files must start at 0).
+        path.write_bytes(b"skip" + BODY if offset else BODY)
+        file = path.open("rb")
+        if offset:
+            file.read(4)  # sent (and hashed) from its position
+        return file
+    return _gen(BODY)
+
+
+# --- httpx (sync) and requests -------------------------------------------------
+
+
+@pytest.mark.parametrize("client", ["httpx", "requests"])
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("kind", _sync_bodies())
+def test_sync_bodies(
+    sigv4_server_in_thread: SigV4Server,
+    client: str,
+    service: str,
+    kind: str,
+    tmp_path: Any,
+) -> None:
+    server = sigv4_server_in_thread
+    cls: Any = HttpxSigV4Auth if client == "httpx" else RequestsSigV4Auth
+    auth = cls(
+        service,
+        server.region,
+        credentials=_temporary(server),
+        unsigned_payload=kind == "generator-unsigned",
+    )
+    body = _sync_body(kind, tmp_path, offset=client == "requests")
+    if client == "httpx":
+        with httpx.Client(auth=auth) as session:
+            response: Any = session.put(server.url + PATH, content=body)
+    else:
+        with requests.Session() as session:
+            session.auth = auth
+            response = session.put(server.url + PATH, data=body, timeout=10)
+    if kind == "file":
+        body.close()
+    assert response.status_code == 200, response.text
+    _check_echo(response.json(), b"" if body is None else BODY, service)
+    headers = [(n.lower(), v) for n, v in server.requests[-1].headers]
+    if kind == "generator-unsigned":
+        assert ("x-amz-content-sha256", "UNSIGNED-PAYLOAD") in headers
+    elif service == "s3":
+        sha = hashlib.sha256(b"" if body is None else BODY).hexdigest()
+        assert ("x-amz-content-sha256", sha) in headers
+
+
+def test_httpx_per_request_and_stream(sigv4_server_in_thread: SigV4Server) -> None:
+    server = sigv4_server_in_thread
+    auth = HttpxSigV4Auth("lambda", server.region, credentials=server.credentials)
+    with httpx.Client() as client:
+        assert client.get(server.url + "/x", auth=auth).status_code == 200
+        assert client.get(server.url + "/x").status_code == 403  # unsigned
+        url = server.url + "/_stream/chunked?events=5&interval=0.01"
+        with client.stream("GET", url, auth=auth) as response:
+            assert response.status_code == 200
+            lines = [line for line in response.iter_lines() if line]
+    assert len(lines) == 5
+
+
+def test_requests_stream_response(sigv4_server_in_thread: SigV4Server) -> None:
+    server = sigv4_server_in_thread
+    auth = RequestsSigV4Auth("lambda", server.region, credentials=server.credentials)
+    url = server.url + "/_stream/sse?events=4&interval=0.01"
+    with requests.get(url, auth=auth, stream=True, timeout=10) as response:
+        assert response.status_code == 200
+        events = [line for line in response.iter_lines() if line.startswith(b"data")]
+    assert len(events) == 4
+
+
+def test_tampering_is_rejected_sync(sigv4_server_in_thread: SigV4Server) -> None:
+    server = sigv4_server_in_thread
+    auth = HttpxSigV4Auth("execute-api", server.region, credentials=server.credentials)
+
+    def tamper(request: httpx.Request) -> None:
+        request.headers["x-custom"] = "changed after signing"
+
+    with httpx.Client(auth=auth, event_hooks={"request": [tamper]}) as client:
+        response = client.get(server.url + "/p", headers={"x-custom": "signed"})
+    assert response.status_code == 403
+    with requests.Session() as session:
+        prepared = session.prepare_request(
+            requests.Request("POST", server.url + "/p", data=b"abc", auth=
+                             RequestsSigV4Auth("execute-api", server.region,
+                                               credentials=server.credentials))
+        )  # fmt: skip
+        prepared.body = b"abd"
+        assert session.send(prepared, timeout=10).status_code == 403
+    assert not server.requests[-1].accepted
+
+
+def test_unsignable_bodies_are_refused_before_sending(
+    sigv4_server_in_thread: SigV4Server,
+) -> None:
+    server = sigv4_server_in_thread
+    creds = server.credentials
+    small = HttpxSigV4Auth("s3", server.region, credentials=creds, max_buffer=100)
+    with httpx.Client(auth=small) as client:
+        with pytest.raises(UnsignableRequestError, match="max_buffer=100"):
+            client.put(server.url + "/k", content=_gen(BODY))
+    with pytest.raises(UnsignableRequestError, match="max_buffer=100"):
+        requests.put(
+            server.url + "/k",
+            data=_gen(BODY),
+            auth=RequestsSigV4Auth(
+                "s3", server.region, credentials=creds, max_buffer=100
+            ),
+            timeout=10,
+        )
+
+    class Pipe(io.RawIOBase):  # readable, not seekable: a one-shot stream
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            return 0
+
+    auth = RequestsSigV4Auth("s3", server.region, credentials=creds, max_buffer=100)
+    with pytest.raises(UnsignableRequestError, match="cannot sign"):
+        requests.put(server.url + "/k", data=Pipe(), auth=auth, timeout=10)
+    assert server.requests == []
+
+
+def test_no_region_and_no_credentials(
+    sigv4_server_in_thread: SigV4Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    for cls in (HttpxSigV4Auth, RequestsSigV4Auth, AiohttpSigV4Middleware):
+        with pytest.raises(ConfigurationError, match="AWS_REGION"):
+            cls("execute-api", credentials=FrozenCredentials("AKIDEXAMPLE", "x"))
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    assert "eu-west-3" in repr(
+        HttpxSigV4Auth("es", credentials=FrozenCredentials("A", "s"))
+    )
+
+    async def broken() -> FrozenCredentials:
+        raise RuntimeError("metadata service down")
+
+    server = sigv4_server_in_thread
+    auth = RequestsSigV4Auth("execute-api", credentials=broken)
+    with pytest.raises(CredentialsError, match="metadata service down"):
+        requests.get(server.url + "/p", auth=auth, timeout=10)
+    with pytest.raises(CredentialsError):
+        httpx.get(
+            server.url + "/p", auth=HttpxSigV4Auth("execute-api", credentials=broken)
+        )
+    assert server.requests == []
+
+
+def test_reprs_hold_no_secret() -> None:
+    creds = FrozenCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/SECRET", TOKEN)
+    for cls in (HttpxSigV4Auth, RequestsSigV4Auth, AiohttpSigV4Middleware):
+        text = repr(cls("s3", "us-east-1", credentials=creds))
+        assert "SECRET" not in text and TOKEN not in text
+        assert "AKIDEXAMPLE" in text
+
+
+# --- redirects --------------------------------------------------------------------
+
+
+@pytest.fixture
+def redirect_pair() -> Iterator[tuple[SigV4Server, SigV4Server]]:
+    """A server that redirects (after verifying) to another host's server."""
+    with SigV4Server(host="127.0.0.1").run_in_thread() as target:
+        other = f"http://localhost:{target.port}/landed"
+
+        async def redirect(request: web.Request) -> web.StreamResponse:
+            if request.path == "/same":
+                return web.Response(status=302, headers={"Location": "/elsewhere"})
+            if request.path == "/elsewhere":
+                return web.json_response({"landed": True})
+            return web.Response(status=302, headers={"Location": other})
+
+        with SigV4Server(handler=redirect).run_in_thread() as origin:
+            yield origin, target
+
+
+def _got_signature(server: SigV4Server) -> bool:
+    names = {n.lower() for n, _ in server.requests[-1].headers}
+    return bool(names & {"authorization", "x-amz-security-token", "x-amz-date"})
+
+
+def test_requests_redirect_to_another_host_goes_unsigned(
+    redirect_pair: tuple[SigV4Server, SigV4Server],
+) -> None:
+    origin, target = redirect_pair
+    auth = RequestsSigV4Auth(
+        "execute-api", origin.region, credentials=_temporary(origin)
+    )
+    response = requests.get(origin.url + "/go", auth=auth, timeout=10)
+    assert response.status_code == 403  # the target wants a signature
+    assert not _got_signature(target)
+
+
+async def test_aiohttp_redirects(
+    redirect_pair: tuple[SigV4Server, SigV4Server],
+) -> None:
+    origin, target = redirect_pair
+    m = AiohttpSigV4Middleware(
+        "execute-api", origin.region, credentials=_temporary(origin)
+    )
+    async with aiohttp.ClientSession(middlewares=[m]) as session:
+        async with session.get(origin.url + "/go") as response:
+            assert response.status == 403
+        assert not _got_signature(target)
+        async with session.get(origin.url + "/same") as response:
+            # Same origin: signed again for the new path.
+            assert response.status == 200
+            assert await response.json() == {"landed": True}
+        assert origin.requests[-1].accepted
+
+
+# --- async: httpx.AsyncClient and aiohttp -------------------------------------------
+
+
+def _adapter(cls: Any, service: str, server: SigV4Server, kind: str) -> Any:
+    unsigned = kind.endswith("-unsigned")
+    return cls(
+        service,
+        server.region,
+        credentials=_temporary(server),
+        unsigned_payload=unsigned,
+    )
+
+
+def _async_body(kind: str, tmp_path: Any) -> Any:
+    if kind == "file":
+        path = tmp_path / "b.bin"
+        path.write_bytes(BODY)
+        return path.open("rb")
+    if kind.startswith("agen"):
+        return _agen(BODY)
+    return {"none": None, "bytes": BODY}[kind]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("kind", ["none", "bytes", "agen", "agen-unsigned"])
+async def test_httpx_async_bodies(
+    sigv4_server: SigV4Server, service: str, kind: str, tmp_path: Any
+) -> None:
+    server = sigv4_server
+    auth = _adapter(HttpxSigV4Auth, service, server, kind)
+    body = _async_body(kind, tmp_path)
+    async with httpx.AsyncClient(auth=auth) as client:
+        response = await client.post(server.url + PATH, content=body)
+        assert response.status_code == 200, response.text
+        _check_echo(response.json(), b"" if kind == "none" else BODY, service)
+        url = server.url + "/_stream/sse?events=3&interval=0.01"
+        async with client.stream("GET", url) as streamed:
+            events = [x async for x in streamed.aiter_lines() if x.startswith("data")]
+        assert len(events) == 3
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("kind", ["none", "bytes", "file", "agen", "agen-unsigned"])
+async def test_aiohttp_bodies(
+    sigv4_server: SigV4Server, service: str, kind: str, tmp_path: Any
+) -> None:
+    server = sigv4_server
+    m = _adapter(AiohttpSigV4Middleware, service, server, kind)
+    body = _async_body(kind, tmp_path)
+    async with aiohttp.ClientSession(middlewares=[m]) as session:
+        async with session.post(server.url + PATH, data=body) as response:
+            assert response.status == 200, await response.text()
+            _check_echo(await response.json(), b"" if kind == "none" else BODY, service)
+        url = server.url + "/_stream/chunked?events=4&interval=0.01"
+        async with session.get(url) as streamed:
+            lines = [json.loads(x) async for x in streamed.content if x.strip()]
+        assert len(lines) == 4
+    if kind == "file":
+        body.close()
+
+
+async def test_aiohttp_per_request_and_tampering(sigv4_server: SigV4Server) -> None:
+    server = sigv4_server
+    m = AiohttpSigV4Middleware("es", server.region, credentials=server.credentials)
+
+    async def tamper(request: aiohttp.ClientRequest, handler: Any) -> Any:
+        request.headers["x-custom"] = "changed"
+        return await handler(request)
+
+    async with aiohttp.ClientSession() as session:
+        async with session.get(server.url + "/i/_search", middlewares=(m,)) as r:
+            assert r.status == 200
+        async with session.get(
+            server.url + "/i", headers={"x-custom": "v"}, middlewares=(m, tamper)
+        ) as r:
+            assert r.status == 403
+        big = AiohttpSigV4Middleware(
+            "es", server.region, credentials=server.credentials, max_buffer=10
+        )
+        n = len(server.requests)
+        with pytest.raises(UnsignableRequestError):
+            await session.post(server.url + "/i", data=_agen(BODY), middlewares=(big,))
+        assert len(server.requests) == n

@@ -401,11 +401,13 @@ class AdapterBase:
         return f"{type(self).__name__}({self._core!r})"
 
 
-def given_payload_hash(headers: Mapping[str, str]) -> str | None:
+def given_payload_hash(headers: Mapping[str, Any]) -> str | None:
     """A caller's own ``x-amz-content-sha256``, checked; None when absent."""
     value = headers.get("x-amz-content-sha256")
     if value is None:
         return None
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
     value = value.strip()
     if value == UNSIGNED_PAYLOAD or _HEX_SHA256.fullmatch(value):
         return value

@@ -42,11 +42,13 @@ class RequestsSigV4Auth(AdapterBase, AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         headers = r.headers
-        payload_hash = given_payload_hash(text_pairs(headers.items()))
+        payload_hash = None
+        if "x-amz-content-sha256" in headers:
+            payload_hash = given_payload_hash(headers)
         if payload_hash is None:
             payload_hash = self._payload_hash(r)
-        for name in SIGNATURE_HEADERS:
-            headers.pop(name, None)
+        for name in [n for n in headers if n.lower() in SIGNATURE_HEADERS]:
+            del headers[name]
         credentials = self._core.credentials_sync()
         pairs = text_pairs(headers.items())
         signed = self._core.sign(

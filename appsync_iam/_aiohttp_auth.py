@@ -11,6 +11,7 @@ import contextvars
 from typing import IO, Any
 
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, payload
+from yarl import URL
 
 from ._http_auth import (
     SIGNATURE_HEADERS,
@@ -25,9 +26,9 @@ __all__ = ["AiohttpSigV4Middleware"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # aiohttp follows a redirect by calling the middlewares again in the same
-# task: the origin a signed request was redirected from, for the next call.
-_REDIRECTED_FROM: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "appsync_iam_redirected_from", default=None
+# task: (origin redirected from, URL redirected to), for the next call only.
+_REDIRECT: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "appsync_iam_redirect", default=None
 )
 
 
@@ -41,17 +42,25 @@ class AiohttpSigV4Middleware(AdapterBase):
 
     aiohttp calls middlewares again for each redirect hop: a hop to the same
     origin is signed again (for its new path); a hop to another origin is
-    sent unsigned, never signed for that host.
+    sent unsigned, never signed for that host. The middleware cannot see
+    ``allow_redirects``: after a redirect answer it was not asked to follow,
+    the next request of the same task to exactly that ``Location`` on
+    another origin is sent unsigned too (make it in another task, or once
+    more).
     """
 
     async def __call__(
         self, request: ClientRequest, handler: ClientHandlerType
     ) -> ClientResponse:
         origin = str(request.url.origin())
-        redirected_from = _REDIRECTED_FROM.get()
-        _REDIRECTED_FROM.set(None)
+        redirect = _REDIRECT.get()
+        _REDIRECT.set(None)
         headers = request.headers
-        if redirected_from is not None and redirected_from != origin:
+        if (
+            redirect is not None
+            and redirect[1] == str(request.url.with_fragment(None))
+            and redirect[0] != origin
+        ):
             for name in SIGNATURE_HEADERS:
                 headers.popall(name, None)
         else:
@@ -66,8 +75,13 @@ class AiohttpSigV4Middleware(AdapterBase):
             )
             headers.update(signed)
         response = await handler(request)
-        if response.status in _REDIRECTS and "Location" in response.headers:
-            _REDIRECTED_FROM.set(origin)
+        location = response.headers.get("Location")
+        if response.status in _REDIRECTS and location:
+            try:
+                target = response.url.join(URL(location)).with_fragment(None)
+            except ValueError:
+                return response  # aiohttp will refuse it too
+            _REDIRECT.set((origin, str(target)))
         return response
 
     async def _payload_hash(self, request: ClientRequest) -> str:

@@ -286,6 +286,13 @@ async def test_aiohttp_redirects(
             assert response.status == 200
             assert await response.json() == {"landed": True}
         assert origin.requests[-1].accepted
+        # A redirect not followed leaves a next request elsewhere alone: signed.
+        _temporary(target)
+        async with session.get(origin.url + "/go", allow_redirects=False) as response:
+            assert response.status == 302
+        async with session.get(f"http://localhost:{target.port}/other") as response:
+            assert response.status == 200
+        assert _got_signature(target)
 
 
 # --- async: httpx.AsyncClient and aiohttp -------------------------------------------

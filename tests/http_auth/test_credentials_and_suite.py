@@ -215,3 +215,37 @@ async def test_suite_through_aiohttp(name: str) -> None:
                 middlewares=(no_zero_length, m, capture),
             )  # fmt: skip
     assert info.value.headers["Authorization"] == case.authorization
+
+
+def test_lambda_env_credentials_without_botocore() -> None:
+    """Role credentials from the environment (Lambda): botocore never imported."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, httpx, requests\n"
+        "from appsync_iam import HttpxSigV4Auth, RequestsSigV4Auth\n"
+        "p = requests.Request('GET', 'https://abc.lambda-url.eu-west-1.on.aws/').prepare()\n"
+        "RequestsSigV4Auth('lambda')(p)\n"
+        "r = next(HttpxSigV4Auth('lambda').sync_auth_flow("
+        "httpx.Request('GET', 'https://abc.lambda-url.eu-west-1.on.aws/')))\n"
+        "assert p.headers['X-Amz-Security-Token'] == 'ENVTOKEN'\n"
+        "assert '/eu-west-1/lambda/' in r.headers['authorization']\n"
+        "assert 'botocore' not in sys.modules, 'botocore imported'\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "AWS_ACCESS_KEY_ID": "ASIAENVEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "envSECRETexample",
+        "AWS_SESSION_TOKEN": "ENVTOKEN",
+        "AWS_REGION": "eu-west-1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr

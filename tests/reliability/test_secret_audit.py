@@ -647,9 +647,36 @@ async def _sigv4_server_objects() -> list[object]:
                     # the secret and the token are looked for.
                     text = await answer.text()
                     assert SECRET not in text and TOKEN not in text
+        adapters = await _used_adapters(server.url)
         records = server.requests
         assert records[0].verified is not None and records[1].verified is None
-        return [server, *records, records[0].verified]
+        assert all(r.verified is not None for r in records[2:])
+        return [server, *records, records[0].verified, *adapters]
+
+
+async def _used_adapters(url: str) -> list[object]:
+    """The three SigV4 adapters, each after a request signed with the secrets
+    (so their credential caches hold them)."""
+    import httpx
+    import requests
+
+    from appsync_iam import AiohttpSigV4Middleware, HttpxSigV4Auth, RequestsSigV4Auth
+
+    source = StaticCredentials(KEY, SECRET, TOKEN)
+    options: dict[str, Any] = {"region": "us-east-1", "credentials": source}
+    middleware = AiohttpSigV4Middleware("lambda", **options)
+    async with aiohttp.ClientSession(middlewares=[middleware]) as session:
+        async with session.post(url + "/m", data=b"x") as answer:
+            assert answer.status == 200
+    httpx_auth = HttpxSigV4Auth("execute-api", **options)
+    async with httpx.AsyncClient(auth=httpx_auth) as client:
+        assert (await client.get(url + "/h?q=1")).status_code == 200
+    requests_auth = RequestsSigV4Auth("es", **options)
+    answer = await asyncio.to_thread(
+        requests.post, url + "/r", data=b"{}", auth=requests_auth, timeout=10
+    )
+    assert answer.status_code == 200
+    return [middleware, httpx_auth, requests_auth]
 
 
 # --- a functional pass at DEBUG, every channel scanned -----------------------------

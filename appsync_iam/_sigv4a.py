@@ -37,6 +37,8 @@ from ._errors import ConfigurationError, CredentialsError
 from ._signer import (
     _OWNED_HEADERS,
     _PLAN_CACHE_SIZE,
+    CONTENT_SHA256_SERVICES,
+    S3_SERVICES,
     _build_plan,
     _epoch_seconds,
     _headers_to_send,
@@ -50,7 +52,7 @@ from ._signer import (
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 
-__all__ = ["ALGORITHM", "SigV4ASigner", "derive_private_key"]
+__all__ = ["ALGORITHM", "SigV4ASigner", "derive_private_key", "require_cryptography"]
 
 ALGORITHM: Final = "AWS4-ECDSA-P256-SHA256"
 EMPTY_SHA256: Final = sha256(b"").hexdigest()
@@ -91,6 +93,13 @@ def _ec() -> Any:
     return ec
 
 
+def require_cryptography() -> None:
+    """Import ``cryptography`` now, else a :class:`ConfigurationError` naming
+    the extra: for callers that want the error when configured (the HTTP
+    adapters), not on their first signature."""
+    _ec()
+
+
 @lru_cache(maxsize=1)
 def _ecdsa_sha256() -> Any:
     from cryptography.hazmat.primitives.hashes import SHA256
@@ -110,15 +119,26 @@ def derive_private_key(access_key: str, secret_key: str) -> EllipticCurvePrivate
 
 def region_set_value(region_set: str | Iterable[str]) -> str:
     """The ``X-Amz-Region-Set`` value: ``"*"`` or regions joined with ``,``."""
-    regions = [region_set] if isinstance(region_set, str) else list(region_set)
-    regions = [part.strip() for entry in regions for part in entry.split(",")]
+    bad = ConfigurationError(
+        "region_set must be '*', a region name or wildcard ('us-east-1', "
+        "'us-*'), a comma-separated list of them, or a list of region names, "
+        "e.g. ['us-east-1', 'eu-west-1']"
+    )
+    if isinstance(region_set, str):
+        entries: list[object] = [region_set]
+    elif isinstance(region_set, Iterable) and not isinstance(
+        region_set, (bytes, bytearray, Mapping)
+    ):
+        entries = list(region_set)
+    else:
+        raise bad
+    if not all(isinstance(entry, str) for entry in entries):
+        raise bad
+    regions = [part.strip() for entry in entries for part in str(entry).split(",")]
     if not regions or any(
         not region or any(c.isspace() for c in region) for region in regions
     ):
-        raise ConfigurationError(
-            "region_set must be '*' or non-empty region names, e.g. "
-            "['us-east-1', 'eu-west-1'] or 'us-*'"
-        )
+        raise bad
     return ",".join(regions)
 
 
@@ -140,8 +160,9 @@ def _canonical(
     pairs: Iterable[tuple[str, str]],
     payload_hash: str,
     query: str | None = None,
+    normalize: bool = True,
 ) -> tuple[str, str]:
-    _, uri, url_query = _parse_url(url)
+    _, uri, url_query = _parse_url(url, normalize)
     block, signed = canonical_headers(pairs)
     q = url_query if query is None else query
     return f"{method.upper()}\n{uri}\n{q}\n{block}\n{signed}\n{payload_hash}", signed
@@ -162,6 +183,13 @@ class SigV4ASigner:
         signer = SigV4ASigner("s3", region_set=["us-east-1", "eu-west-1"])
         headers = signer.sign("GET", url, {}, b"", credentials)
 
+    The service name sets the rules, as for :class:`SigV4Signer` (and
+    botocore's CRT signers, ``CrtS3SigV4AsymAuth``): for ``s3``,
+    ``s3-object-lambda``, ``s3-outposts`` and ``s3express`` the path is
+    signed as sent (no normalization, no second encoding), a presigned URL
+    signs ``UNSIGNED-PAYLOAD`` and ``x-amz-content-sha256`` is always sent;
+    ``aoss`` always sends it too. ``normalize_path`` overrides the path rule.
+
     Needs ``cryptography`` (``pip install 'appsync_iam[sigv4a]'``); a
     :class:`ConfigurationError` naming the extra is raised on the first
     signature otherwise. Deriving the key (~1 ms with ``cryptography``) is
@@ -171,21 +199,41 @@ class SigV4ASigner:
     .. versionadded:: 0.2.0
     """
 
-    __slots__ = ("_clock", "_plans", "region_set", "service")
+    __slots__ = (
+        "_always_sha",
+        "_clock",
+        "_normalize",
+        "_plans",
+        "region_set",
+        "service",
+    )
 
     def __init__(
-        self, service: str = "appsync", region_set: str | Iterable[str] = "*"
+        self,
+        service: str = "appsync",
+        region_set: str | Iterable[str] = "*",
+        *,
+        normalize_path: bool | None = None,
     ) -> None:
-        if not service:
+        if not service or not isinstance(service, str):
             raise ConfigurationError("SigV4ASigner needs a service name")
         self.service = service
         self.region_set = region_set_value(region_set)
+        self._normalize = (
+            service not in S3_SERVICES if normalize_path is None else normalize_path
+        )
+        self._always_sha = service in CONTENT_SHA256_SERVICES
         # (epoch second, amz-date, scope, string-to-sign prefix)
         self._clock: tuple[int, str, str, str] = (-1, "", "", "")
         self._plans: dict[_PlanKey, _Plan] = {}
 
     def __repr__(self) -> str:
         return f"SigV4ASigner(service={self.service!r}, region_set={self.region_set!r})"
+
+    @property
+    def requires_content_sha256(self) -> bool:
+        """True when the service needs ``x-amz-content-sha256`` (S3, aoss)."""
+        return self._always_sha
 
     def _tick(self, second: int) -> tuple[int, str, str, str]:
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
@@ -200,7 +248,8 @@ class SigV4ASigner:
         method, url, items, has_token, include_sha = key
         kept = tuple((n, v) for n, v in items if n.lower() not in _SIGV4A_OWNED)
         region = (("x-amz-region-set", self.region_set),)
-        plan = _build_plan((method, url, kept + region, has_token, include_sha))
+        plan_key = (method, url, kept + region, has_token, include_sha)
+        plan = _build_plan(plan_key, self._normalize)
         if len(self._plans) >= _PLAN_CACHE_SIZE:
             self._plans.clear()  # atomic; a steady-state client has a few plans
         self._plans[key] = plan
@@ -229,7 +278,8 @@ class SigV4ASigner:
     ) -> dict[str, str]:
         """Return the headers to send: ``headers`` plus the SigV4A headers.
 
-        As :meth:`SigV4Signer.sign`, plus a signed ``X-Amz-Region-Set``.
+        As :meth:`SigV4Signer.sign`, plus a signed ``X-Amz-Region-Set``;
+        ``x-amz-content-sha256`` is sent always for S3 and aoss.
         ``payload_hash`` (hex SHA-256, or ``"UNSIGNED-PAYLOAD"``) replaces
         hashing ``body``, for bodies hashed while streaming.
         """
@@ -238,19 +288,18 @@ class SigV4ASigner:
         clock = self._clock if self._clock[0] == second else self._tick(second)
         _, amz_date, scope, sts_prefix = clock
         token = credentials.token
-        plan_key = (
-            method, url, tuple(headers.items()), bool(token), include_content_sha256
-        )  # fmt: skip
+        include_sha = include_content_sha256 or self._always_sha
+        plan_key = (method, url, tuple(headers.items()), bool(token), include_sha)
         plan = self._plans.get(plan_key) or self._plan(plan_key)
         (q0, q1, q2, q3), signed_headers, to_send = plan
         payload = sha256(body).hexdigest() if payload_hash is None else payload_hash
-        sha = payload if include_content_sha256 else ""
+        sha = payload if include_sha else ""
         canonical = f"{q0}{sha}{q1}{amz_date}{q2}{token or ''}{q3}{payload}"
         request_hash = sha256(canonical.encode()).hexdigest()
         signature = self._sign_sts(key, f"{sts_prefix}{request_hash}")
         signed = to_send.copy()
         signed["x-amz-date"] = amz_date
-        if include_content_sha256:
+        if include_sha:
             signed["x-amz-content-sha256"] = payload
         if token:
             signed["X-Amz-Security-Token"] = token
@@ -269,7 +318,7 @@ class SigV4ASigner:
         expires: int = 900,
         headers: Mapping[str, str] | None = None,
         now: datetime | float | None = None,
-        payload_hash: str = EMPTY_SHA256,
+        payload_hash: str | None = None,
     ) -> str:
         """A presigned URL (query-string SigV4A), valid ``expires`` seconds.
 
@@ -278,8 +327,9 @@ class SigV4ASigner:
         ``-Expires``, ``-Region-Set``, ``-SignedHeaders``, the session token
         (``X-Amz-Security-Token``, signed) and ``X-Amz-Signature``: the URL
         is a credential while it is valid; never log it.
-        ``payload_hash`` is the body's hex SHA-256 (default: empty body) or
-        ``"UNSIGNED-PAYLOAD"`` (what S3 expects).
+        ``payload_hash`` is the body's hex SHA-256 or ``"UNSIGNED-PAYLOAD"``;
+        by default ``UNSIGNED-PAYLOAD`` for S3 (botocore's
+        ``CrtS3SigV4AsymQueryAuth``), else the hash of an empty body.
         """
         if not isinstance(expires, int) or not 1 <= expires <= _MAX_EXPIRES:
             raise ConfigurationError(f"expires must be 1 to {_MAX_EXPIRES} seconds")
@@ -304,7 +354,11 @@ class SigV4ASigner:
         added = "&".join(f"{name}={_enc(value)}" for name, value in params)
         full = f"{base}{'&' if '?' in base else '?'}{added}"
         query = canonical_query(full.partition("?")[2])
-        creq, _ = _canonical(method, url, pairs.items(), payload_hash, query)
+        if payload_hash is None:
+            payload_hash = UNSIGNED_PAYLOAD if not self._normalize else EMPTY_SHA256
+        creq, _ = _canonical(
+            method, url, pairs.items(), payload_hash, query, self._normalize
+        )
         sts = string_to_sign(creq, amz_date, self.service)
         signature = self._sign_sts(key, sts)
         return f"{full}&X-Amz-Signature={signature}" + (

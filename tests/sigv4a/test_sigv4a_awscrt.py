@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -27,10 +29,12 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 from appsync_iam import FrozenCredentials, SigV4ASigner
-from appsync_iam._signer import canonical_request
+from appsync_iam._signer import canonical_request, canonical_uri, host_header
 from appsync_iam._sigv4a import derive_private_key, string_to_sign
 from appsync_iam.emulator import Principal, SignatureRejected, verify_sigv4a
 from appsync_iam.emulator._sigv4a import _B, _G, _N, _P, _add, _multiply
+
+from .sigv4a_helpers import S3_PATHS
 
 crt_auth = pytest.importorskip(
     "awscrt.auth", reason="awscrt (test extra) is not installed on this platform"
@@ -55,6 +59,7 @@ def crt_sign(
     region_set: str,
     presign: bool = False,
     content_sha256: bool = False,
+    unsigned_payload: bool = False,
 ) -> tuple[str, list[tuple[str, str]]]:
     """(signed target, signed headers) from awscrt's SigV4A signer."""
     request = crt_http.HttpRequest(
@@ -72,6 +77,8 @@ def crt_sign(
         options["signed_body_header_type"] = (
             crt_auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256
         )
+    if unsigned_payload:  # botocore's CrtS3SigV4AsymQueryAuth
+        options["signed_body_value"] = crt_auth.AwsSignedBodyValue.UNSIGNED_PAYLOAD
     if service == "s3":  # S3's path rule, as botocore's CRT signer sets it
         options["use_double_uri_encode"] = False
         options["should_normalize_uri_path"] = False
@@ -253,9 +260,6 @@ class TestOursVerifiesUnderCrtKey:
         key = default_crt_key()
         creds: FrozenCredentials = request["creds"]
         url = f"https://{request['host']}{request['target']}"
-        if request["service"] == "s3":
-            # S3's path rule (signed as sent) is not in the signer yet.
-            request["service"] = "execute-api"
         signer = SigV4ASigner(request["service"], region_set=request["region_set"])
         headers = signer.sign(
             request["method"],
@@ -272,6 +276,7 @@ class TestOursVerifiesUnderCrtKey:
             url,
             list(headers.items()),
             hashlib.sha256(request["body"]).hexdigest(),
+            normalize=request["service"] != "s3",  # S3: the path as sent
         )
         sts = string_to_sign(creq, "20261203T080000Z", request["service"])
         signature = bytes.fromhex(auth.rsplit("Signature=", 1)[1])
@@ -283,3 +288,179 @@ class TestOursVerifiesUnderCrtKey:
         assert emulator_accepts(
             request["method"], target, list(headers.items()), request["body"], creds
         )
+
+
+# --- S3's path rule (botocore's CrtS3SigV4AsymAuth settings) ---------------------
+
+
+class TestS3PathRule:
+    """Our SigV4A S3 signatures and awscrt's sign the same canonical request."""
+
+    @pytest.mark.parametrize("token", [None, "IQoJb3JpZ2luEXAMPLE/+=="])
+    @pytest.mark.parametrize("path", S3_PATHS)
+    def test_same_canonical_request_as_crt(self, path: str, token: str | None) -> None:
+        creds = FrozenCredentials(AKID, SECRET, token)
+        host = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
+        target = f"{path}?x-id=PutObject"
+        url, body = f"https://{host}{target}", b"object body"
+        crt_target, crt_headers = crt_sign(
+            "PUT", host, target, [], body, creds,
+            service="s3", region_set="*", content_sha256=True,
+        )  # fmt: skip
+        assert crt_target == target
+        ours = SigV4ASigner("s3").sign("PUT", url, {}, body, creds, now=NOW)
+        our_auth, crt_auth = (
+            ours.pop("Authorization"),
+            dict(crt_headers)["Authorization"],
+        )
+        assert our_auth.split("Signature=")[0] == crt_auth.split("Signature=")[0]
+        payload = hashlib.sha256(body).hexdigest()
+        assert ours["x-amz-content-sha256"] == payload
+
+        def sts(normalize: bool) -> bytes:
+            creq = canonical_request(
+                "PUT", url, list(ours.items()), payload, normalize=normalize
+            )
+            return string_to_sign(creq, "20261203T080000Z", "s3").encode()
+
+        ours_key = derive_private_key(AKID, SECRET).public_key()
+        ecdsa = ec.ECDSA(hashes.SHA256())
+        crt_signature = bytes.fromhex(crt_auth.rsplit("Signature=", 1)[1])
+        # awscrt signed the string to sign of S3's rule, and so did we.
+        ours_key.verify(crt_signature, sts(normalize=False), ecdsa)
+        our_signature = bytes.fromhex(our_auth.rsplit("Signature=", 1)[1])
+        digest = hashlib.sha256(sts(normalize=False)).digest()
+        assert default_crt_key().verify(digest, our_signature)
+        if canonical_uri(path) != canonical_uri(path, normalize=False):
+            # The generic rule would have signed something else.
+            with pytest.raises(InvalidSignature):
+                ours_key.verify(crt_signature, sts(normalize=True), ecdsa)
+        # The emulator (botocore's S3SigV4Auth path rule) accepts both.
+        assert emulator_accepts("PUT", target, crt_headers, body, creds, service="s3")
+        ours["Authorization"] = our_auth
+        assert emulator_accepts(
+            "PUT", target, list(ours.items()), body, creds, service="s3"
+        )
+
+    @pytest.mark.parametrize("path", S3_PATHS)
+    def test_presigned_s3_path(self, path: str) -> None:
+        """Query form: S3's path rule, UNSIGNED-PAYLOAD (CrtS3SigV4AsymQueryAuth)."""
+        creds = FrozenCredentials(AKID, SECRET, "IQoJb3JpZ2luEXAMPLE/+==")
+        host = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
+        presigned = SigV4ASigner("s3").presign(
+            "GET", f"https://{host}{path}", creds, expires=600, now=NOW
+        )
+        parts = urlsplit(presigned)
+        assert parts.path == path
+        assert emulator_accepts(
+            "GET", f"{parts.path}?{parts.query}", [("host", host)], b"", creds,
+            service="s3",
+        )  # fmt: skip
+        crt_target, crt_headers = crt_sign(
+            "GET", host, path, [], b"", creds,
+            service="s3", region_set="*", presign=True, unsigned_payload=True,
+        )  # fmt: skip
+        assert emulator_accepts("GET", crt_target, crt_headers, b"", creds)
+
+
+# --- the adapters' SigV4A output under awscrt's key ---------------------------------
+
+ADAPTER_URL = (
+    "https://api.example.com:8443/prod/%E6%97%A5%E6%9C%AC/a%20b?q=%E2%82%AC&x=1"
+)
+
+
+def crt_key_accepts(
+    method: str, url: str, headers: Any, body: bytes, service: str
+) -> bool:
+    """The request as sent (``headers``: case-insensitive) verifies under the
+    public key awscrt signs with, for the canonical request of its signed
+    headers (S3: the path as sent)."""
+    auth = headers["Authorization"]
+    assert auth.startswith("AWS4-ECDSA-P256-SHA256 Credential=AKIDEXAMPLE/")
+    names = auth.split("SignedHeaders=", 1)[1].split(",", 1)[0].split(";")
+    # requests leaves host to http.client, which sends the URL's.
+    pairs = [(n, headers[n] if n in headers else host_header(url)) for n in names]
+    payload = headers.get("x-amz-content-sha256") or hashlib.sha256(body).hexdigest()
+    creq = canonical_request(method, url, pairs, payload, normalize=service != "s3")
+    sts = string_to_sign(creq, headers["x-amz-date"], service)
+    signature = bytes.fromhex(auth.rsplit("Signature=", 1)[1])
+    digest = hashlib.sha256(sts.encode()).digest()
+    return bool(default_crt_key().verify(digest, signature))
+
+
+ADAPTER_SERVICES = ["execute-api", "s3"]
+ADAPTER_CREDS = FrozenCredentials(AKID, SECRET, "IQoJb3JpZ2luEXAMPLE/+==")
+
+
+class TestAdaptersUnderCrtKey:
+    @pytest.mark.parametrize("service", ADAPTER_SERVICES)
+    def test_httpx_sync_and_requests(self, service: str) -> None:
+        import httpx
+        import requests
+
+        from appsync_iam import HttpxSigV4Auth, RequestsSigV4Auth
+
+        sent: list[httpx.Request] = []
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            sent.append(request)
+            return httpx.Response(200)
+
+        auth = HttpxSigV4Auth(
+            service, algorithm="SigV4A", region_set=["us-east-1", "eu-west-1"],
+            credentials=ADAPTER_CREDS,
+        )  # fmt: skip
+        with httpx.Client(auth=auth, transport=httpx.MockTransport(answer)) as client:
+            client.post(ADAPTER_URL, content=b"payload", headers={"x-h": " a  b "})
+        (request,) = sent
+        assert request.headers["x-amz-region-set"] == "us-east-1,eu-west-1"
+        assert crt_key_accepts(
+            "POST", str(request.url), request.headers, b"payload", service
+        )
+        prepared = requests.Request("PUT", ADAPTER_URL, data=b"payload").prepare()
+        RequestsSigV4Auth(service, algorithm="SigV4A", credentials=ADAPTER_CREDS)(
+            prepared
+        )
+        assert prepared.url is not None
+        headers = prepared.headers
+        assert crt_key_accepts("PUT", prepared.url, headers, b"payload", service)
+
+    @pytest.mark.parametrize("service", ADAPTER_SERVICES)
+    async def test_httpx_async_and_aiohttp(self, service: str) -> None:
+        import aiohttp
+        import httpx
+
+        from appsync_iam import AiohttpSigV4Middleware, HttpxSigV4Auth
+        from appsync_iam.emulator import SigV4Server
+
+        sent: list[httpx.Request] = []
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            sent.append(request)
+            return httpx.Response(200)
+
+        auth = HttpxSigV4Auth(service, algorithm="SigV4A", credentials=ADAPTER_CREDS)
+        transport = httpx.MockTransport(answer)
+        async with httpx.AsyncClient(auth=auth, transport=transport) as client:
+            await client.get(ADAPTER_URL)
+        (request,) = sent
+        assert crt_key_accepts("GET", str(request.url), request.headers, b"", service)
+
+        seen: list[tuple[str, str, Any]] = []
+
+        async def capture(request: aiohttp.ClientRequest, handler: Any) -> Any:
+            seen.append((request.method, str(request.url), request.headers.copy()))
+            return await handler(request)
+
+        m = AiohttpSigV4Middleware(
+            service, algorithm="SigV4A", credentials=ADAPTER_CREDS
+        )
+        async with SigV4Server() as server:
+            server.add_principal(AKID, SECRET, ADAPTER_CREDS.token)
+            url = server.url + "/prod/%E6%97%A5/a%20b?q=%E2%82%AC"
+            async with aiohttp.ClientSession(middlewares=[m, capture]) as session:
+                async with session.post(url, data=b"payload") as response:
+                    assert response.status == 200, await response.text()
+        ((method, sent_url, headers),) = seen
+        assert crt_key_accepts(method, sent_url, headers, b"payload", service)

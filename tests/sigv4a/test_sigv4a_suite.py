@@ -67,7 +67,10 @@ def test_header_form(name: str) -> None:
     """Canonical request, string to sign, and signatures of the header form."""
     case = V4aCase(name)
     payload = hashlib.sha256(case.body).hexdigest()
-    creq = canonical_request(case.method, case.url, header_pairs(case), payload)
+    normalize = case.context["normalize"]
+    creq = canonical_request(
+        case.method, case.url, header_pairs(case), payload, normalize=normalize
+    )
     assert creq == case.texts["header-canonical-request"]
     sts = string_to_sign(creq, case.amz_date, case.service)
     assert sts == case.texts["header-string-to-sign"]
@@ -81,7 +84,9 @@ def test_header_form(name: str) -> None:
         assert verifies(ours.public_key(), suite_signature.strip(), sts)
     # The signer's Authorization: same scope and signed headers as the suite,
     # and a signature that verifies under the suite's public key.
-    signer = SigV4ASigner(case.service, region_set=case.region)
+    signer = SigV4ASigner(
+        case.service, region_set=case.region, normalize_path=normalize
+    )
     headers = signer.sign(
         case.method,
         case.url,
@@ -107,7 +112,11 @@ def test_header_form(name: str) -> None:
 def test_query_form(name: str) -> None:
     """The presigned URL: the suite's canonical query and string to sign."""
     case = V4aCase(name)
-    signer = SigV4ASigner(case.service, region_set=case.region)
+    signer = SigV4ASigner(
+        case.service,
+        region_set=case.region,
+        normalize_path=case.context["normalize"],
+    )
     others = CIMultiDict((n, v) for n, v in case.headers if n.lower() != "host")
     url = signer.presign(
         case.method,
@@ -140,6 +149,10 @@ def test_query_form(name: str) -> None:
 def test_emulator_accepts_the_suites_signed_requests(name: str, form: str) -> None:
     """verify_sigv4a accepts each signed request of the suite as it stands."""
     case = V4aCase(name)
+    if not case.context["normalize"]:
+        # The emulator applies the unnormalized path rule to S3 services
+        # only (as AWS does), and these cases name the service "service".
+        pytest.skip("unnormalized path: the emulator's rule for S3 services only")
     path, query, headers = case.signed_request(form)
     creds = case.credentials
     principal = Principal(creds.access_key, creds.secret_key, creds.token)

@@ -380,6 +380,11 @@ class SignedHTTP:
         self.credentials: CredentialSource = as_credential_source(
             credentials, profile=profile
         )
+        # SigV4 only, on purpose: AppSync documents IAM authorization as
+        # Signature Version 4 (its API reference lists X-Amz-Algorithm
+        # AWS4-HMAC-SHA256 only; botocore's appsync model has auth
+        # ["aws.auth#sigv4"], where STS lists sigv4a too). Whether it accepts
+        # SigV4A is undocumented, so SigV4ASigner is not offered here.
         self.signer = SigV4Signer(endpoint.region)
         self.retry: RetryPolicy = retry if retry is not None else RetryPolicy()
         self.realtime_auth: RealtimeAuth = realtime_auth

@@ -35,8 +35,12 @@ class HttpxSigV4Auth(AdapterBase, httpx.Auth):
 
     ``credentials`` takes what :class:`AppSyncClient` takes (default: the
     default chain; ``profile`` names a profile). ``region`` defaults to
-    ``AWS_REGION``/``AWS_DEFAULT_REGION``. Bodies: bytes are hashed; a
-    seekable binary file is hashed, rewound and streamed; a one-shot
+    ``AWS_REGION``/``AWS_DEFAULT_REGION``. ``algorithm="SigV4A"`` signs for
+    ``region_set`` instead (``"*"`` by default, ``"us-*"``,
+    ``"us-east-1,us-west-2"`` or a list; ``region`` is then refused) and
+    needs ``pip install 'appsync_iam[sigv4a]'`` (checked here). Bodies:
+    bytes are hashed; a seekable binary file is hashed, rewound and
+    streamed; a one-shot
     (async) iterator is buffered up to ``max_buffer`` bytes, or sent with
     ``UNSIGNED-PAYLOAD`` when ``unsigned_payload=True``. Anything else raises
     :class:`UnsignableRequestError` before sending. httpx follows redirects

@@ -1,4 +1,4 @@
-"""SigV4A with aiohttp, against a local server that verifies the signatures.
+"""SigV4A with aiohttp (the signer, then the middleware) against a verifier.
 
 Needs ``pip install 'appsync_iam[sigv4a]'``. The server stands in for a
 multi-region endpoint (an S3 Multi-Region Access Point, an EventBridge global
@@ -15,7 +15,7 @@ import asyncio
 import aiohttp
 from aiohttp import web
 
-from appsync_iam import FrozenCredentials, SigV4ASigner
+from appsync_iam import AiohttpSigV4Middleware, FrozenCredentials, SigV4ASigner
 from appsync_iam.emulator import Principal, SignatureRejected, verify_sigv4a
 
 CREDENTIALS = FrozenCredentials(
@@ -67,6 +67,17 @@ async def main() -> None:
             tampered = body.replace(b"caf", b"tea")
             async with session.post(url, data=tampered, headers=headers) as response:
                 print("tampered body:", response.status, await response.json())
+        # The same with the middleware: every request of the session signed
+        # (HttpxSigV4Auth and RequestsSigV4Auth take the same arguments).
+        middleware = AiohttpSigV4Middleware(
+            "execute-api",
+            algorithm="SigV4A",
+            region_set=["us-east-1", "eu-west-1"],
+            credentials=CREDENTIALS,  # omit it for the default chain
+        )
+        async with aiohttp.ClientSession(middlewares=[middleware]) as session:
+            async with session.post(url, json={"item": "café"}) as response:
+                print("middleware POST:", response.status, await response.json())
     finally:
         await runner.cleanup()
 

@@ -337,6 +337,7 @@ _QUERY_AUTH_PARAMS: Final = frozenset(
         "x-amz-signedheaders",
         "x-amz-security-token",
         "x-amz-signature",
+        "x-amz-region-set",  # SigV4A's
     }
 )
 

@@ -45,6 +45,7 @@ from ._signer import (
     _parse_url,
     _Plan,
     _PlanKey,
+    _without_query_auth,
     canonical_headers,
     canonical_query,
 )
@@ -351,8 +352,11 @@ class SigV4ASigner:
         if credentials.token:
             params.append(("X-Amz-Security-Token", credentials.token))
         base, _, fragment = url.partition("#")
+        # A URL presigned again loses its old signature parameters.
+        path, _, old_query = base.partition("?")
+        kept = _without_query_auth(old_query)
         added = "&".join(f"{name}={_enc(value)}" for name, value in params)
-        full = f"{base}{'&' if '?' in base else '?'}{added}"
+        full = f"{path}?{kept}&{added}" if kept else f"{path}?{added}"
         query = canonical_query(full.partition("?")[2])
         if payload_hash is None:
             payload_hash = UNSIGNED_PAYLOAD if not self._normalize else EMPTY_SHA256

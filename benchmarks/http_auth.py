@@ -21,6 +21,9 @@ Candidates: requests-aws4auth (``AWS4Auth``), aws-requests-auth
 ours: ``HttpxSigV4Auth``,
 ``RequestsSigV4Auth`` (when installed, i.e. once the adapters are on main)
 and the signing core alone (``SigV4Signer.sign``, no request object).
+A second table signs the same request with SigV4A: ``HttpxSigV4Auth``
+with ``algorithm="SigV4A"`` beside botocore's CRT signer (``--no-sigv4a``
+skips it; ``--no-upload`` skips the 200 MB upload table).
 
 Timing: each candidate runs in batches of about 20 ms, batches interleaved
 across candidates (machine noise hits all alike), 15 rounds; the table shows
@@ -300,7 +303,79 @@ def upload_table() -> None:
         server.wait(30)
 
 
+# -- SigV4A: one adapter beside botocore's CRT signer ---------------------------
+
+
+def sigv4a_table() -> None:
+    """The same request signed with SigV4A (region set ``*``): HttpxSigV4Auth
+    with ``algorithm="SigV4A"`` beside botocore's ``CrtSigV4AsymAuth``
+    (awscrt), each minus its client's build-only median; the floor is one
+    P-256 ECDSA signing with ``cryptography``."""
+    import httpx
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    import appsync_iam
+    from appsync_iam._sigv4a import derive_private_key
+
+    def httpx_build() -> httpx.Request:
+        return httpx.Request("POST", URL, content=BODY, headers=HEADERS)
+
+    def botocore_build() -> AWSRequest:
+        return AWSRequest("POST", URL, data=BODY, headers=HEADERS)
+
+    ours = appsync_iam.HttpxSigV4Auth(SERVICE, algorithm="SigV4A", credentials=CREDS)
+    key = derive_private_key(CREDS.access_key, CREDS.secret_key)
+    ecdsa, sts = ec.ECDSA(hashes.SHA256()), b"AWS4-ECDSA-P256-SHA256\n" * 4
+    found: dict[str, tuple[str, Callable[[], object]]] = {
+        "build only: httpx": ("httpx", httpx_build),
+        "build only: botocore AWSRequest": ("botocore", botocore_build),
+        "floor: one P-256 ECDSA sign (cryptography)": (
+            "none", lambda: key.sign(sts, ecdsa),
+        ),
+        "ours: HttpxSigV4Auth(algorithm='SigV4A')": (
+            "httpx", lambda: next(ours.sync_auth_flow(httpx_build())),
+        ),
+    }  # fmt: skip
+    try:
+        import botocore.auth  # noqa: F401  (botocore.crt.auth needs it first)
+        from botocore.crt.auth import CrtSigV4AsymAuth
+    except ImportError:
+        print("\nnote: awscrt is missing: no botocore CRT row", file=sys.stderr)
+    else:
+        crt = CrtSigV4AsymAuth(
+            Credentials(CREDS.access_key, CREDS.secret_key, CREDS.token), SERVICE, "*"
+        )
+
+        def crt_signed() -> object:
+            request = botocore_build()
+            crt.add_auth(request)
+            return request
+
+        found["peer: botocore CrtSigV4AsymAuth (awscrt)"] = ("botocore", crt_signed)
+    medians = measure(found)
+    baseline = {"none": 0.0, "httpx": medians["build only: httpx"]}
+    baseline["botocore"] = medians["build only: botocore AWSRequest"]
+    auth = {name: medians[name] - baseline[family]
+            for name, (family, _) in found.items()
+            if not name.startswith("build only")}  # fmt: skip
+    crt_auth = auth.get("peer: botocore CrtSigV4AsymAuth (awscrt)")
+    print("\nSigV4A (region set *), same request, medians (µs per request)\n")
+    print("| candidate | build + auth µs | auth µs | CRT peer ÷ this |")
+    print("|---|---:|---:|---:|")
+    for name in found:
+        if name.startswith("build only"):
+            print(f"| {name} | {medians[name]:.1f} | | |")
+            continue
+        ratio = f"{crt_auth / auth[name]:.2f}×" if crt_auth else "n/a"
+        print(f"| {name} | {medians[name]:.1f} | {auth[name]:.1f} | {ratio} |")
+
+
 if __name__ == "__main__":
     main()
+    if "--no-sigv4a" not in sys.argv:
+        sigv4a_table()
     if "--no-upload" not in sys.argv:
         upload_table()

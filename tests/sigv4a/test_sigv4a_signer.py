@@ -128,6 +128,24 @@ class TestSigner:
         with pytest.raises(SignatureRejected):  # expired
             verify_signed("GET", url, host, b"", token=TOKEN, now=NOW + 61)
 
+    def test_presigning_again_replaces_the_old_signature(self) -> None:
+        creds = FrozenCredentials(AKID, SECRET, TOKEN)
+        first = SigV4ASigner("execute-api", region_set="*").presign(
+            "GET", URL, creds, now=NOW
+        )
+        again = SigV4ASigner("execute-api", region_set="eu-*").presign(
+            "GET", first, creds, expires=30, now=NOW + 1
+        )
+        names = [k for k, _ in parse_qsl(urlsplit(again).query)]
+        assert sorted(names) == sorted(
+            ["q", "x", "x", "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",
+             "X-Amz-SignedHeaders", "X-Amz-Expires", "X-Amz-Region-Set",
+             "X-Amz-Security-Token", "X-Amz-Signature"]
+        )  # fmt: skip
+        assert dict(parse_qsl(urlsplit(again).query))["X-Amz-Region-Set"] == "eu-*"
+        host = {"host": "api.example.com:8443"}
+        assert verify_signed("GET", again, host, b"", token=TOKEN, now=NOW + 2)
+
     @pytest.mark.parametrize(
         ("region_set", "value"),
         [

@@ -41,6 +41,7 @@ from ._errors import (
     excerpt,
     redact,
 )
+from ._h1 import H1Pool
 from ._rate import TokenBucket
 from ._realtime import RealtimeClient, RealtimeOptions, check_realtime_options
 from ._retry import (
@@ -392,6 +393,9 @@ class SignedHTTP:
         self.max_connections = max_connections
         self.client_session_args = client_session_args
         self.session: aiohttp.ClientSession | None = None
+        # The POSTs' connection pool; None: through the aiohttp session
+        # (client_session_args given). See _h1.py for why.
+        self._pool: H1Pool | None = None
         self.response_headers: Mapping[str, str] | None = None
         self._skew = _SkewClock(clock)
         self._base_headers: dict[str, str] = {"content-type": "application/json"}
@@ -474,6 +478,8 @@ class SignedHTTP:
         logger.debug("Opening HTTP session to %s", self.url)
         session = aiohttp.ClientSession(**args)
         self.session = session
+        if self.client_session_args is None:
+            self._pool = H1Pool(self._yarl_url, limit=self.max_connections)
         self._refresh_lock = asyncio.Lock()
         return session
 
@@ -481,6 +487,7 @@ class SignedHTTP:
         """An unconnected twin sharing credentials, signer and clock offset."""
         twin = copy.copy(self)
         twin.session = None
+        twin._pool = None
         twin.response_headers = None
         twin._refresh_lock = None
         twin._realtime = None
@@ -502,6 +509,9 @@ class SignedHTTP:
     async def close(self) -> None:
         """Close the real-time connections, then the HTTP session."""
         await self.close_realtime()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
         session, self.session = self.session, None
         if session is not None:
             logger.debug("Closing HTTP session to %s", self.url)
@@ -596,20 +606,28 @@ class SignedHTTP:
         signed: dict[str, str],
         extra: dict[str, Any],
     ) -> dict[str, Any]:
-        # aiohttp warns (ResourceWarning) about raw bytes over 1 MiB: it would
-        # write them in one go. A BytesIO of the same bytes is written in chunks.
-        data = body if len(body) <= _LARGE_BODY else io.BytesIO(body)
+        pool = self._pool
+        headers: Mapping[str, str]
         try:
-            async with session.post(
-                self._yarl_url,
-                data=data,
-                headers=signed,
-                allow_redirects=False,
-                **extra,
-            ) as response:
-                raw = await response.read()
-                status = response.status
-                headers = response.headers
+            if pool is not None and not extra:  # the lean path (_h1.py)
+                answer = await pool.post(signed, body, self.request_timeout)
+                raw, status, headers = answer.body, answer.status, answer.headers
+            else:
+                # aiohttp warns (ResourceWarning) about raw bytes over 1 MiB: it
+                # would write them at once; a BytesIO of them goes in chunks.
+                data = body if len(body) <= _LARGE_BODY else io.BytesIO(body)
+                async with session.post(
+                    self._yarl_url,
+                    data=data,
+                    headers=signed,
+                    allow_redirects=False,
+                    **extra,
+                ) as response:
+                    raw = await response.read()
+                    status = response.status
+                    headers = response.headers
+        except TransportError as ours:  # from the pool: already ours
+            raise _Retryable(ours, classify(ours), None) from None
         except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:
             failed = transport_error(exc, self.request_timeout)
             failed.__cause__ = exc

@@ -199,9 +199,9 @@ class _Connection(asyncio.Protocol):
         buf = self._buf
         while self._head is None:
             end = buf.find(b"\r\n\r\n")
+            if end > _MAX_HEAD or (end < 0 and len(buf) > _MAX_HEAD):
+                raise _Broken(f"header block over {_MAX_HEAD} bytes")
             if end < 0:
-                if len(buf) > _MAX_HEAD:
-                    raise _Broken(f"header block over {_MAX_HEAD} bytes")
                 return
             head = _parse_head(bytes(buf[:end]))
             del buf[: end + 4]

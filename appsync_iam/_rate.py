@@ -139,6 +139,10 @@ class _SendRate:
                 self._start = now
         self._total += 1
 
+    @property
+    def start(self) -> float | None:
+        return self._start
+
     def restart(self, now: float) -> None:
         """Forget what was counted: measure from ``now`` on."""
         self._bins.clear()
@@ -159,7 +163,7 @@ class _SendRate:
         bins, horizon = self._bins, now - self._window
         while bins and bins[0][0] + 0.1 <= horizon:
             self._total -= bins.popleft()[1]
-        return self._total / min(self._window, max(now - start, 0.01))
+        return self._total / min(self._window, max(now - start, minimum_span or 0.1))
 
 
 class AdaptiveRateLimiter(TokenBucket):
@@ -232,6 +236,8 @@ class AdaptiveRateLimiter(TokenBucket):
 
     def reserve(self) -> float:
         now = self._clock()
+        if self._admitted.start is None:  # answers counted from the first send
+            self._admitted.restart(now)
         self._sent.add(now)
         if not self.enabled:
             return 0.0

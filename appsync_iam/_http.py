@@ -1,9 +1,11 @@
 """The signed HTTP path, without gql: what every request goes through.
 
 One HTTP request (architecture.md, data flow): payload serialized once →
-credentials snapshot → ``signer.sign`` over exactly those bytes → aiohttp
-``post(data=bytes)`` → JSON → data, or a typed error → the retry policy
-decides (every attempt is signed afresh).
+credentials snapshot → ``signer.sign`` over exactly those bytes → one POST
+of those bytes (over the lean keep-alive pool of ``_h1.py``; through
+aiohttp's ``ClientSession.post`` when ``client_session_args`` or
+per-request aiohttp arguments are given) → JSON → data, or a typed error →
+the retry policy decides (every attempt is signed afresh).
 
 :class:`SignedHTTP` is shared by the facade (``AppSyncClient``, one per event
 loop) and by gql's ``AppSyncIAMTransport`` (which wraps one). It imports
@@ -506,12 +508,16 @@ class SignedHTTP:
         if realtime is not None:
             await realtime.close()
 
-    async def close(self) -> None:
-        """Close the real-time connections, then the HTTP session."""
-        await self.close_realtime()
+    async def close_pool(self) -> None:
+        """Close the POSTs' connections (the aiohttp session stays open)."""
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
+
+    async def close(self) -> None:
+        """Close the real-time connections, then the HTTP session."""
+        await self.close_realtime()
+        await self.close_pool()
         session, self.session = self.session, None
         if session is not None:
             logger.debug("Closing HTTP session to %s", self.url)

@@ -317,6 +317,7 @@ class AppSyncIAMTransport(AIOHTTPTransport):
     async def close(self) -> None:
         """Close the real-time connections, then the HTTP session."""
         await self._http.close_realtime()
+        await self._http.close_pool()
         await super().close()
 
     # --- gql's transport interface ------------------------------------------------

@@ -416,8 +416,15 @@ class H1Pool:
         self._in_use -= 1
         if conn is not None:
             if reuse and not self._closed:
-                conn.idle_since = asyncio.get_running_loop().time()
-                self._idle.append(conn)
+                now = asyncio.get_running_loop().time()
+                conn.idle_since = now
+                idle = self._idle
+                idle.append(conn)
+                # The oldest idle connection first: closed by the server, or
+                # idle too long since the load dropped (LIFO reuse never
+                # reaches it).
+                while idle[0].closed or now - idle[0].idle_since >= _KEEPALIVE:
+                    idle.pop(0).close()
             else:
                 conn.close()
         while self._waiters:

@@ -47,6 +47,14 @@ if _typing.TYPE_CHECKING:
     from ._batch import BatchResult
     from ._client import AppSyncClient
     from ._endpoint import AppSyncEndpoint
+    from ._events import (
+        AppSyncEventsEndpoint,
+        FailedEvent,
+        PublishError,
+        PublishResult,
+        SuccessfulEvent,
+    )
+    from ._events_client import AppSyncEventsClient, EventsRealtimeOptions
     from ._http_auth import presign_url, presign_url_async
     from ._httpx_auth import HttpxSigV4Auth
     from ._rate import AdaptiveRateLimiter, TokenBucket
@@ -70,6 +78,8 @@ __all__ = [
     "AppSyncClient",
     "AppSyncEndpoint",
     "AppSyncError",
+    "AppSyncEventsClient",
+    "AppSyncEventsEndpoint",
     "AppSyncIAMTransport",
     "AuthorizationError",
     "BatchResult",
@@ -82,11 +92,15 @@ __all__ = [
     "CredentialsError",
     "DefaultCredentials",
     "EnvironmentCredentials",
+    "EventsRealtimeOptions",
+    "FailedEvent",
     "FrozenCredentials",
     "GraphQLResponseError",
     "HTTPStatusError",
     "HttpxSigV4Auth",
     "ProtocolError",
+    "PublishError",
+    "PublishResult",
     "RealtimeClient",
     "RealtimeOptions",
     "RequestTimeout",
@@ -96,6 +110,7 @@ __all__ = [
     "SigV4Signer",
     "StaticCredentials",
     "SubscriptionError",
+    "SuccessfulEvent",
     "ThrottlingError",
     "TokenBucket",
     "TransportError",
@@ -113,17 +128,24 @@ _LAZY: dict[str, str] = {
     "AiohttpSigV4Middleware": "._aiohttp_auth",
     "AppSyncClient": "._client",
     "AppSyncEndpoint": "._endpoint",
+    "AppSyncEventsClient": "._events_client",
+    "AppSyncEventsEndpoint": "._events",
     "AppSyncIAMTransport": "._transport",
     "BatchResult": "._batch",
     "ConnectionEvent": "._realtime",
     "ConnectionState": "._realtime",
+    "EventsRealtimeOptions": "._events_client",
+    "FailedEvent": "._events",
     "HttpxSigV4Auth": "._httpx_auth",
+    "PublishError": "._events",
+    "PublishResult": "._events",
     "RealtimeClient": "._realtime",
     "RealtimeOptions": "._realtime",
     "RequestsSigV4Auth": "._requests_auth",
     "RetryPolicy": "._retry",
     "SigV4ASigner": "._sigv4a",
     "SigV4Signer": "._signer",
+    "SuccessfulEvent": "._events",
     "TokenBucket": "._rate",
     "presign_url": "._http_auth",
     "presign_url_async": "._http_auth",

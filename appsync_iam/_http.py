@@ -543,10 +543,39 @@ class SignedHTTP:
         ``appsync_iam``; ``is_mutation`` decides what is safe to retry.
         ``limiter`` paces every attempt and hears whether it was throttled.
         """
+        body = encode_request(query, operation_name, variables, extensions)
+        return await self.post(
+            body,
+            None,
+            is_mutation=is_mutation,
+            headers=headers,
+            post_args=post_args,
+            name=operation_name,
+            limiter=limiter,
+        )
+
+    async def post(
+        self,
+        body: bytes,
+        parse: Callable[[bytes, Mapping[str, str]], dict[str, Any]] | None,
+        *,
+        is_mutation: bool = True,
+        headers: Mapping[str, str] | None = None,
+        post_args: dict[str, Any] | None = None,
+        name: str | None = None,
+        limiter: TokenBucket | None = None,
+    ) -> dict[str, Any]:
+        """POST ``body`` to the URL, signed afresh at every attempt, with retries.
+
+        ``parse`` turns a 2xx answer into the result or raises an
+        :class:`AppSyncError` (a ``ProtocolError`` follows the retry policy);
+        ``None`` reads a GraphQL result (inline: the GraphQL hot path).
+        Non-2xx answers and transport failures follow the retry policy
+        (``is_mutation``: not idempotent).
+        """
         session = self.session
         if session is None:
             raise RuntimeError("the HTTP session is not open")
-        body = encode_request(query, operation_name, variables, extensions)
         extra = post_args or {}
         attempt, refreshed, skewed, started = 1, False, False, time.monotonic()
         while True:
@@ -555,7 +584,7 @@ class SignedHTTP:
                 sent_at = await limiter.acquire()
             signed = self.sign_request(body, credentials, headers)
             try:
-                result = await self._attempt(session, body, signed, extra)
+                result = await self._attempt(session, body, signed, extra, parse)
             except _Retryable as failed:
                 if limiter is not None:
                     throttled = failed.failure is Failure.THROTTLED
@@ -580,7 +609,7 @@ class SignedHTTP:
                     attempt += 1
                     logger.debug(
                         "Retrying %s in %.3f s (attempt %d of %d): %s",
-                        operation_name or "operation",
+                        name or "operation",
                         decision.delay,
                         attempt,
                         self.retry.max_attempts,
@@ -611,6 +640,7 @@ class SignedHTTP:
         body: bytes,
         signed: dict[str, str],
         extra: dict[str, Any],
+        parse: Callable[[bytes, Mapping[str, str]], dict[str, Any]] | None,
     ) -> dict[str, Any]:
         pool = self._pool
         headers: Mapping[str, str]
@@ -640,20 +670,26 @@ class SignedHTTP:
             raise _Retryable(failed, classify(failed), None) from None
         self.response_headers = headers
         if 200 <= status < 300:
-            try:
-                result = decode_answer(raw)
-            except (ValueError, RecursionError):  # RecursionError: absurdly deep
-                result = None
-            if type(result) is dict:
-                if result.get("errors"):
-                    raise graphql_error(result, headers.get("x-amzn-RequestId"))
-                if type(result.get("data")) is dict:
-                    return result
-            error: AppSyncError = ProtocolError(
-                "answer is not a GraphQL result: "
-                f"{excerpt(raw.decode('utf-8', 'replace'), 120)}",
-                sent=True,
-            )
+            if parse is not None:
+                try:
+                    return parse(raw, headers)
+                except ProtocolError as malformed:  # retried as GraphQL's are
+                    error: AppSyncError = malformed
+            else:
+                try:
+                    result = decode_answer(raw)
+                except (ValueError, RecursionError):  # RecursionError: absurdly deep
+                    result = None
+                if type(result) is dict:
+                    if result.get("errors"):
+                        raise graphql_error(result, headers.get("x-amzn-RequestId"))
+                    if type(result.get("data")) is dict:
+                        return result
+                error = ProtocolError(
+                    "answer is not a GraphQL result: "
+                    f"{excerpt(raw.decode('utf-8', 'replace'), 120)}",
+                    sent=True,
+                )
         else:
             error = status_error(status, headers, raw)
         failure = classify(error)

@@ -293,7 +293,8 @@ def encode_events(events: object) -> list[str]:
         if size > MAX_EVENT_BYTES:
             raise ConfigurationError(
                 f"event {index} is {size} bytes of JSON; AppSync's limit is "
-                f"{MAX_EVENT_BYTES} bytes (240 KB) per event (bigger events are dropped "
+                f"{MAX_EVENT_BYTES} bytes (240 KB) per event (bigger events are "
+                "dropped "
                 "silently), so nothing was sent"
             )
         encoded.append(text)

@@ -18,7 +18,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, Final, TypedDict
 
 import aiohttp
@@ -292,7 +292,7 @@ class AppSyncEventsClient:
         channel: str,
         *,
         on_state: StateCallback | Sequence[StateCallback] | None = None,
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         """Each event published to ``channel`` (decoded JSON), as it arrives.
 
         ``channel`` may end in ``/*`` (every channel below the prefix). The

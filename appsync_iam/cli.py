@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Final
 
 from ._cli_commands import UsageError, add_client_commands, graphql_message
+from ._cli_events import add_events_command
 from ._errors import (
     AppSyncError,
     ConfigurationError,
@@ -84,6 +85,7 @@ def get_parser() -> argparse.ArgumentParser:
         dest="command", metavar="COMMAND", title="commands", required=True
     )
     add_client_commands(subparsers)
+    add_events_command(subparsers)
     add_emulator_command(subparsers)
     add_demo_command(subparsers)
     return parser

@@ -14,8 +14,8 @@ import pytest
 
 from appsync_iam.cli import get_parser, main
 from appsync_iam.emulator import AppSyncEmulator
-
 from tests.cli.cli_helpers import clean_env, run_python
+
 from .ev_emulator_helpers import SDL
 
 

@@ -248,18 +248,25 @@ async def run(events: int, rounds: int, concurrency: int) -> None:
         f"{events} events of {len(json.dumps(EVENT))} bytes, {rounds} rounds, "
         f"concurrency {concurrency}, medians (noisy 2-core machine)\n"
     )
+    ws = statistics.median(rows["ws"])
+    table = [
+        (
+            "HTTP publish, AppSyncEventsClient (batches of 5)",
+            rows["http"],
+            f"{http / anc:.2f}x anchor",
+        ),
+        ("HTTP publish, anchor: aiohttp + botocore SigV4Auth", rows["anchor"], "1.00x"),
+        (
+            "WebSocket publish, AppSyncEventsClient (batches of 5)",
+            rows["ws"],
+            f"{ws / http:.2f}x HTTP",
+        ),
+        ("delivered to one subscriber (`/default/*`)", delivered, "-"),
+    ]
     print("| path | events/s | ratio |")
     print("|---|---:|---:|")
-    print(
-        f"| HTTP publish, AppSyncEventsClient (batches of 5) | {_fmt(rows['http'])} | {http / anc:.2f}x anchor |"
-    )
-    print(
-        f"| HTTP publish, anchor: aiohttp + botocore SigV4Auth | {_fmt(rows['anchor'])} | 1.00x |"
-    )
-    print(
-        f"| WebSocket publish, AppSyncEventsClient (batches of 5) | {_fmt(rows['ws'])} | {statistics.median(rows['ws']) / http:.2f}x HTTP |"
-    )
-    print(f"| delivered to one subscriber (`/default/*`) | {_fmt(delivered)} | - |")
+    for name, values, ratio in table:
+        print(f"| {name} | {_fmt(values)} | {ratio} |")
     recovered_ms = sorted(t * 1000 for t in recovered)
     print(
         f"\nrecovery, {CHANNELS} channels, drop -> all subscribed again "

@@ -43,6 +43,7 @@ def emulator_env(emulator: AppSyncEmulator, tmp_path: Path) -> dict[str, str]:
     """What a user exports to point the examples at the emulator."""
     env = clean_env(tmp_path)
     env["APPSYNC_URL"] = emulator.url
+    env["APPSYNC_EVENTS_URL"] = emulator.events_url
     env["APPSYNC_REGION"] = emulator.region
     env["AWS_ACCESS_KEY_ID"] = emulator.credentials.access_key
     env["AWS_SECRET_ACCESS_KEY"] = emulator.credentials.secret_key

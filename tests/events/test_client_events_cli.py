@@ -14,7 +14,7 @@ import pytest
 
 from appsync_iam.cli import get_parser, main
 from appsync_iam.emulator import AppSyncEmulator
-from tests.cli.cli_helpers import clean_env, run_python
+from tests.cli.cli_helpers import EXAMPLES, clean_env, run_python
 
 from .ev_emulator_helpers import SDL
 
@@ -141,3 +141,20 @@ async def test_console_script(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["successful"][0]["index"] == 0
         assert [p.value for p in emulator.published] == [[1, 2]]
+
+
+async def test_example_script(tmp_path: Path) -> None:
+    """examples/events.py runs against the emulator, configured by env only."""
+    async with AppSyncEmulator(SDL) as emulator:
+        env = clean_env(tmp_path)
+        env["APPSYNC_EVENTS_URL"] = emulator.events_url
+        env["AWS_ACCESS_KEY_ID"] = emulator.credentials.access_key
+        env["AWS_SECRET_ACCESS_KEY"] = emulator.credentials.secret_key
+        done = await run_python(str(EXAMPLES / "events.py"), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "HTTP: 7 published, 0 failed" in done.stdout
+    assert "WebSocket: 1 published" in done.stdout
+    assert done.stdout.count("received:") == 8
+    assert "received: via websocket" in done.stdout
+    assert "[connected]" in done.stdout
+    assert sorted(p.via for p in emulator.published) == ["http"] * 7 + ["ws"]

@@ -43,7 +43,7 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "PublishError",
     "PublishResult",
-    "PublishedEvent",
+    "SuccessfulEvent",
     "check_channel",
     "encode_events",
 ]
@@ -380,7 +380,7 @@ def frame_errors(message: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True, slots=True)
-class PublishedEvent:
+class SuccessfulEvent:
     """An event AppSync accepted: its server-assigned ``identifier`` and its
     ``index`` in the list given to ``publish``.
 
@@ -416,7 +416,7 @@ class PublishResult:
     .. versionadded:: 0.1.0
     """
 
-    successful: tuple[PublishedEvent, ...] = ()
+    successful: tuple[SuccessfulEvent, ...] = ()
     failed: tuple[FailedEvent, ...] = ()
 
     @property
@@ -443,7 +443,7 @@ class PublishResult:
             )
         try:
             ok = tuple(
-                PublishedEvent(
+                SuccessfulEvent(
                     str(item.get("identifier", "")), offset + int(item["index"])
                 )
                 for item in answer.get("successful", [])

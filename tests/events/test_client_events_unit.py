@@ -19,9 +19,9 @@ from appsync_iam import (
     FailedEvent,
     FrozenCredentials,
     ProtocolError,
-    PublishedEvent,
     PublishResult,
     SigV4Signer,
+    SuccessfulEvent,
 )
 from appsync_iam._events import (
     MAX_EVENT_BYTES,
@@ -287,7 +287,7 @@ def test_publish_result() -> None:
         "failed": [{"identifier": "i1", "index": 1, "code": 400, "message": "no"}],
     }
     result = PublishResult.from_answer(answer, offset=5, count=2)
-    assert result.successful == (PublishedEvent("i0", 5),)
+    assert result.successful == (SuccessfulEvent("i0", 5),)
     assert result.failed == (FailedEvent("i1", 6, 400, "no"),)
     assert not result.ok and len(result) == 2
     merged = PublishResult.merge(

@@ -575,11 +575,13 @@ class TestReprs:
                 AppSyncResolverError("denied", error_type="Unauthorized"),
                 *(await _sigv4_server_objects()),
                 *(await _events_objects(emulator, creds)),
+                *(await _events_client_objects(emulator, creds)),
             ]
             assert any(isinstance(r, BatchResult) and r.error for r in results)
             covered = {type(obj).__name__ for obj in objects} | {
                 "CredentialSource",  # a Protocol: no instances of its own
                 "RealtimeOptions",  # a TypedDict: a plain dict of timings
+                "EventsRealtimeOptions",  # a TypedDict too
             }
             assert_clean(*(text for obj in objects for text in shown(obj)))
         await realtime.close()
@@ -623,6 +625,29 @@ async def _events_objects(
             assert answer.status == 200, await answer.text()
     assert emulator.published
     return [*emulator.published, emulator.events]
+
+
+async def _events_client_objects(
+    emulator: AppSyncEmulator, creds: FrozenCredentials
+) -> list[object]:
+    """AppSyncEventsClient with the secrets, after HTTP and WebSocket publishes
+    (one event failed): it, its endpoint and results."""
+    from appsync_iam import AppSyncEventsClient
+
+    emulator.faults.fail_event_indices = {1}
+    async with AppSyncEventsClient(emulator.events_url, credentials=creds) as client:
+        result = await client.publish("/default/a", [1, 2])
+        over_ws = await client.publish("/default/a", [3], via="websocket")
+    emulator.faults.fail_event_indices = set()
+    assert result.failed and over_ws.ok
+    return [
+        client,
+        client.endpoint,
+        result,
+        over_ws,
+        *result.successful,
+        *result.failed,
+    ]
 
 
 async def _sigv4_server_objects() -> list[object]:

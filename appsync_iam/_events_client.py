@@ -19,7 +19,7 @@ import random
 import time
 import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
-from typing import Any, Final, TypedDict
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 import aiohttp
 
@@ -67,6 +67,9 @@ from ._realtime_protocol import (
 from ._retry import RetryPolicy, server_time_from_message
 
 __all__ = ["AppSyncEventsClient", "EventsRealtimeOptions"]
+
+if TYPE_CHECKING:
+    from ._realtime import _WebSocket  # aiohttp's type differs on 3.10
 
 log = logging.getLogger("appsync_iam.events")
 
@@ -424,7 +427,7 @@ class _EventsSocket:
         self.subs: list[_Sub] = []
         self.by_id: dict[str, _Sub] = {}
         self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.ws: _WebSocket | None = None
         self.connected: asyncio.Event = asyncio.Event()
         self.demand: asyncio.Event = asyncio.Event()
         self.publishes = 0
@@ -582,7 +585,7 @@ class _EventsSocket:
         )
         await asyncio.sleep(self.rand() * ceiling)
 
-    async def _open(self) -> tuple[aiohttp.ClientWebSocketResponse, float]:
+    async def _open(self) -> tuple[_WebSocket, float]:
         headers = await self._sign(CONNECT_BODY)
         session = self.http.session
         if session is None or session.closed:
@@ -625,7 +628,7 @@ class _EventsSocket:
         return ws, timeout_ms / 1000
 
     @staticmethod
-    async def _await_ack(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    async def _await_ack(ws: _WebSocket) -> dict[str, Any]:
         while True:
             message = await ws.receive()
             if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
@@ -639,9 +642,7 @@ class _EventsSocket:
             if kind in ("connection_error", "error"):
                 raise _Rejected(frame_errors(frame))
 
-    async def _serve(
-        self, ws: aiohttp.ClientWebSocketResponse, keep_alive: float
-    ) -> str | None:
+    async def _serve(self, ws: _WebSocket, keep_alive: float) -> str | None:
         """Carry subscriptions and publishes over ``ws``.
 
         Returns why the connection ended, or None when it is no longer needed.
@@ -732,9 +733,7 @@ class _EventsSocket:
         elif kind == "error":
             log.warning("Events: error frame: %s", _summary(frame_errors(frame)))
 
-    async def _request(
-        self, ws: aiohttp.ClientWebSocketResponse, ident: str, text: str
-    ) -> dict[str, Any]:
+    async def _request(self, ws: _WebSocket, ident: str, text: str) -> dict[str, Any]:
         future: asyncio.Future[dict[str, Any]] = (
             asyncio.get_running_loop().create_future()
         )
@@ -793,7 +792,7 @@ class _EventsSocket:
 
     # -- publish --------------------------------------------------------------
 
-    async def _connection(self) -> aiohttp.ClientWebSocketResponse:
+    async def _connection(self) -> _WebSocket:
         self._wake()
         timeout = self.options["connect_timeout"] + self.options["ack_timeout"]
         deadline = time.monotonic() + timeout
@@ -856,7 +855,7 @@ class _EventsSocket:
     # -- teardown -------------------------------------------------------------
 
     @staticmethod
-    async def _send_quietly(ws: aiohttp.ClientWebSocketResponse, text: str) -> None:
+    async def _send_quietly(ws: _WebSocket, text: str) -> None:
         try:
             await ws.send_str(text)
         except Exception:  # the socket is going away anyway

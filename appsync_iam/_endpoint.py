@@ -90,6 +90,72 @@ def _netloc(parts: SplitResult) -> str:
     return host
 
 
+def _resolve(
+    url: str,
+    parts: SplitResult,
+    path: str,
+    region: str | None,
+    realtime_url: str | None,
+    *,
+    what: str,
+    standard_suffix: str = "",
+) -> tuple[str, str, EndpointKind]:
+    """The real-time URL, region and kind of an HTTP URL (``path`` checked).
+
+    A standard host's real-time URL swaps in ``appsync-realtime-api`` and
+    ``wss`` (``path`` + ``standard_suffix``); any other host keeps its host
+    with ``path`` + ``/realtime``. Shared by the GraphQL and Events endpoints.
+    """
+    host = (parts.hostname or "").lower()
+    standard = _STANDARD_HOST.match(host)
+    kind: EndpointKind
+    if standard:
+        if standard["kind"] == "realtime-api":
+            raise ConfigurationError(
+                f"{url!r} is the real-time host; pass the {what} "
+                "(appsync-api), the real-time URL is derived from it"
+            )
+        if parts.scheme != "https":
+            raise ConfigurationError("AppSync endpoints are served over https")
+        kind = "standard"
+        host_region = standard["region"]
+        if region is not None and region != host_region:
+            raise ConfigurationError(
+                f"region {region!r} contradicts the URL's region "
+                f"{host_region!r}; omit region for a standard AppSync URL"
+            )
+        region = host_region
+        rt_host = host.replace(".appsync-api.", ".appsync-realtime-api.", 1)
+        derived_rt = f"wss://{rt_host}{path}{standard_suffix}"
+    else:
+        loopback = _is_loopback(host)
+        kind = "local" if parts.scheme == "http" or loopback else "custom"
+        if parts.scheme == "http" and not loopback:
+            raise ConfigurationError(
+                f"refusing plain http to {host!r}: signed requests go over "
+                "https except to a loopback emulator"
+            )
+        if region is None:
+            if kind == "custom":
+                raise ConfigurationError(
+                    f"{host!r} is a custom domain, so the region cannot be "
+                    "read from it; pass region='<the API's region>', "
+                    "e.g. region='us-east-1'"
+                )
+            region = "us-east-1"
+        ws = "wss" if parts.scheme == "https" else "ws"
+        derived_rt = f"{ws}://{_netloc(parts)}{path}/realtime"
+    _check_region(region)
+    if realtime_url is None:
+        return derived_rt, region, kind
+    rt = _split(realtime_url, "real-time URL", ("wss", "ws"))
+    if rt.scheme == "ws" and not _is_loopback(rt.hostname or ""):
+        raise ConfigurationError(
+            "refusing plain ws:// to a non-loopback host; use wss://"
+        )
+    return realtime_url.strip(), region, kind
+
+
 @dataclass(frozen=True, slots=True)
 class AppSyncEndpoint:
     """An AppSync API's URLs, the host that signatures cover, and its region.
@@ -134,61 +200,15 @@ class AppSyncEndpoint:
         Raises :class:`ConfigurationError` with what to pass instead.
         """
         parts = _split(url, "GraphQL URL", ("https", "http"))
-        host = (parts.hostname or "").lower()
         path = parts.path.rstrip("/")
         if not path:
             raise ConfigurationError(
                 f"the GraphQL URL {url!r} has no path; AppSync serves GraphQL at "
                 f"'{parts.scheme}://{_netloc(parts)}/graphql'"
             )
-        standard = _STANDARD_HOST.match(host)
-        kind: EndpointKind
-        if standard:
-            if standard["kind"] == "realtime-api":
-                raise ConfigurationError(
-                    f"{url!r} is the real-time host; pass the GraphQL URL "
-                    "(appsync-api), the real-time URL is derived from it"
-                )
-            if parts.scheme != "https":
-                raise ConfigurationError("AppSync endpoints are served over https")
-            kind = "standard"
-            host_region = standard["region"]
-            if region is not None and region != host_region:
-                raise ConfigurationError(
-                    f"region {region!r} contradicts the URL's region "
-                    f"{host_region!r}; omit region for a standard AppSync URL"
-                )
-            region = host_region
-            rt_host = host.replace(".appsync-api.", ".appsync-realtime-api.", 1)
-            derived_rt = f"wss://{rt_host}{path}"
-        else:
-            loopback = _is_loopback(host)
-            kind = "local" if parts.scheme == "http" or loopback else "custom"
-            if parts.scheme == "http" and not loopback:
-                raise ConfigurationError(
-                    f"refusing plain http to {host!r}: signed requests go over "
-                    "https except to a loopback emulator"
-                )
-            if region is None:
-                if kind == "custom":
-                    raise ConfigurationError(
-                        f"{host!r} is a custom domain, so the region cannot be "
-                        "read from it; pass region='<the API's region>', "
-                        "e.g. region='us-east-1'"
-                    )
-                region = "us-east-1"
-            ws = "wss" if parts.scheme == "https" else "ws"
-            derived_rt = f"{ws}://{_netloc(parts)}{path}/realtime"
-        _check_region(region)
-        if realtime_url is None:
-            realtime_url = derived_rt
-        else:
-            rt = _split(realtime_url, "real-time URL", ("wss", "ws"))
-            if rt.scheme == "ws" and not _is_loopback(rt.hostname or ""):
-                raise ConfigurationError(
-                    "refusing plain ws:// to a non-loopback host; use wss://"
-                )
-            realtime_url = realtime_url.strip()
+        realtime_url, region, kind = _resolve(
+            url, parts, path, region, realtime_url, what="GraphQL URL"
+        )
         graphql_url = f"{parts.scheme}://{_netloc(parts)}{path}"
         return cls(
             graphql_url=graphql_url,

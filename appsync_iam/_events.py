@@ -24,14 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from ._endpoint import (
-    _STANDARD_HOST,
-    EndpointKind,
-    _check_region,
-    _is_loopback,
-    _netloc,
-    _split,
-)
+from ._endpoint import EndpointKind, _netloc, _resolve, _split
 from ._errors import AppSyncError, ConfigurationError, ProtocolError, _redact_error
 from ._realtime_protocol import _dumps
 
@@ -115,7 +108,6 @@ class AppSyncEventsEndpoint:
         with what to pass instead.
         """
         parts = _split(url, "Events API URL", ("https", "http"))
-        host = (parts.hostname or "").lower()
         path = parts.path.rstrip("/")
         example = f"'{parts.scheme}://{_netloc(parts)}{_EVENTS_PATH}'"
         if path.endswith(_EVENTS_PATH + _REALTIME_SUFFIX):
@@ -131,53 +123,15 @@ class AppSyncEventsEndpoint:
                 f"the Events API URL {url!r} does not end in /event{hint}; "
                 f"AppSync serves the Events API at e.g. {example}"
             )
-        standard = _STANDARD_HOST.match(host)
-        kind: EndpointKind
-        if standard:
-            if standard["kind"] == "realtime-api":
-                raise ConfigurationError(
-                    f"{url!r} is the real-time host; pass the HTTP URL "
-                    "(appsync-api), the real-time URL is derived from it"
-                )
-            if parts.scheme != "https":
-                raise ConfigurationError("AppSync endpoints are served over https")
-            kind = "standard"
-            if region is not None and region != standard["region"]:
-                raise ConfigurationError(
-                    f"region {region!r} contradicts the URL's region "
-                    f"{standard['region']!r}; omit region for a standard AppSync URL"
-                )
-            region = standard["region"]
-            rt_host = host.replace(".appsync-api.", ".appsync-realtime-api.", 1)
-            derived = f"wss://{rt_host}{path}{_REALTIME_SUFFIX}"
-        else:
-            loopback = _is_loopback(host)
-            if parts.scheme == "http" and not loopback:
-                raise ConfigurationError(
-                    f"refusing plain http to {host!r}: signed requests go over "
-                    "https except to a loopback emulator"
-                )
-            kind = "local" if loopback else "custom"
-            if region is None:
-                if kind == "custom":
-                    raise ConfigurationError(
-                        f"{host!r} is a custom domain, so the region cannot be "
-                        "read from it; pass region='<the API's region>', "
-                        "e.g. region='us-east-1'"
-                    )
-                region = "us-east-1"
-            ws = "wss" if parts.scheme == "https" else "ws"
-            derived = f"{ws}://{_netloc(parts)}{path}{_REALTIME_SUFFIX}"
-        _check_region(region)
-        if realtime_url is None:
-            realtime_url = derived
-        else:
-            rt = _split(realtime_url, "real-time URL", ("wss", "ws"))
-            if rt.scheme == "ws" and not _is_loopback(rt.hostname or ""):
-                raise ConfigurationError(
-                    "refusing plain ws:// to a non-loopback host; use wss://"
-                )
-            realtime_url = realtime_url.strip()
+        realtime_url, region, kind = _resolve(
+            url,
+            parts,
+            path,
+            region,
+            realtime_url,
+            what="HTTP URL",
+            standard_suffix=_REALTIME_SUFFIX,
+        )
         return cls(
             http_url=f"{parts.scheme}://{_netloc(parts)}{path}",
             realtime_url=realtime_url,

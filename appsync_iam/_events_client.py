@@ -739,8 +739,18 @@ class _EventsSocket:
         )
         self.waiting[ident] = future
         try:
-            async with self.send_lock:
-                await ws.send_str(text)
+            try:
+                async with self.send_lock:
+                    if ws.closed:
+                        raise ConnectionResetError("the socket is closing")
+                    await ws.send_str(text)
+            except (aiohttp.ClientError, OSError, RuntimeError) as exc:
+                # The frame never left: AppSync cannot have acted on it.
+                raise TransportError(
+                    "the Events connection closed before the frame was sent "
+                    f"({_describe(exc)})",
+                    sent=False,
+                ) from exc
             return await asyncio.wait_for(future, self.options["operation_timeout"])
         finally:
             self.waiting.pop(ident, None)
@@ -798,7 +808,7 @@ class _EventsSocket:
         deadline = time.monotonic() + timeout
         while True:
             ws = self.ws
-            if ws is not None and self.connected.is_set():
+            if ws is not None and not ws.closed and self.connected.is_set():
                 return ws
             if self.failure is not None and (self.runner is None or self.runner.done()):
                 raise TransportError(
@@ -815,7 +825,9 @@ class _EventsSocket:
     async def publish(
         self, http: SignedHTTP, channel: str, events: list[str], offset: int
     ) -> PublishResult:
-        """One WebSocket ``publish`` (≤ 5 events); retried only when surely not run."""
+        """One WebSocket ``publish`` (≤ 5 events); retried only when surely not
+        run (not sent, throttled, an auth correction), or when sent and lost
+        with ``retry_mutations``."""
         self.publishes += 1
         try:
             attempt, corrected = 1, False
@@ -834,6 +846,17 @@ class _EventsSocket:
                         "may have been published",
                         sent=True,
                     ) from None
+                except TransportError as lost:
+                    # Not sent: safe to send again on the next connection.
+                    # Sent, then the connection went: ambiguous, as a mutation.
+                    if (not lost.sent or policy.retry_mutations) and (
+                        attempt < policy.max_attempts
+                    ):
+                        log.debug("Events: publish retried: %s", lost)
+                        await asyncio.sleep(policy.backoff(attempt))
+                        attempt += 1
+                        continue
+                    raise
                 if answer["type"] == "publish_success":
                     return PublishResult.from_answer(answer, offset, len(events))
                 errors = frame_errors(answer)

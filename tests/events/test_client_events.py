@@ -280,6 +280,50 @@ async def test_repeated_drops_keep_subscriptions_alive(
     await sub.stop()
 
 
+@pytest.mark.parametrize("retry_mutations", [False, True])
+async def test_websocket_publish_through_drops(
+    emulator: AppSyncEmulator, retry_mutations: bool
+) -> None:
+    # A frame that never left is sent again on the next connection; one that
+    # left before the drop is ambiguous (TransportError, sent=True) unless
+    # retry_mutations. Never a raw aiohttp error.
+    policy = RetryPolicy(
+        max_attempts=8,
+        base_delay=0.001,
+        max_delay=0.01,
+        retry_mutations=retry_mutations,
+    )
+    async with AppSyncEventsClient(
+        emulator.events_url,
+        credentials=emulator.credentials,
+        retry=policy,
+        realtime_options=FAST,
+    ) as client:
+        await client.publish("/default/a", ["warm-up"], via="websocket")
+        emulator.faults.drop_ws_every_s = 0.01
+        ok, ambiguous, sent = [], 0, 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        while emulator.faults.injected["drop_ws"] < 6 and loop.time() < deadline:
+            i, sent = sent, sent + 1
+            try:
+                result = await client.publish("/default/a", [i], via="websocket")
+            except TransportError as exc:
+                assert exc.sent and not retry_mutations
+                ambiguous += 1
+            else:
+                assert result.ok
+                ok.append(i)
+        emulator.faults.drop_ws_every_s = None
+    drops = emulator.faults.injected["drop_ws"]
+    assert drops >= 6
+    assert ambiguous <= drops
+    published = {p.value for p in emulator.published}
+    assert set(ok) <= published
+    if retry_mutations:
+        assert ok == list(range(sent))
+
+
 async def test_client_belongs_to_one_loop_and_closes(emulator: AppSyncEmulator) -> None:
     client = AppSyncEventsClient(emulator.events_url, credentials=emulator.credentials)
     assert "secret" not in repr(client).lower()

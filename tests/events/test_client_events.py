@@ -6,6 +6,7 @@ resubscribe after drops and withheld keep-alives, gaps reported."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -238,6 +239,38 @@ async def test_reconnect_resubscribes_every_channel_after_a_drop(
     await a.until(lambda: a.events == ["a"] and b.events == ["b"])
     await a.stop()
     await b.stop()
+
+
+async def test_reconnect_signs_connect_and_every_subscribe_afresh(
+    emulator: AppSyncEmulator,
+) -> None:
+    # Both clocks jump 10 minutes during the drop: a connect header or a
+    # subscribe authorization kept from before it would be refused as
+    # skewed (AppSync allows 5 minutes), so a clean reconnect with no
+    # refusal at all proves every signature was made again, at the new time.
+    now = [time.time()]
+    async with AppSyncEventsClient(
+        emulator.events_url,
+        credentials=emulator.credentials,
+        clock=lambda: now[0],
+        realtime_options=FAST,
+    ) as client:
+        a = Collector(client, "/default/*")
+        b = Collector(client, "/chat/room1")
+        await a.until(lambda: a.connected() == 1 and b.connected() == 1)
+        stats = emulator.events.stats
+        assert stats["connections"] == 1 and stats["subscribes"] == 2
+        now[0] += 600
+        emulator.clock_offset = 600
+        assert emulator.events.drop_all() == 1
+        await a.until(lambda: a.connected() == 2 and b.connected() == 2)
+        assert stats["connections"] == 2 and stats["subscribes"] == 4
+        assert stats["connection_errors"] == 0 and stats["subscribe_errors"] == 0
+        assert client.clock_offset == 0  # nothing had to be corrected
+        await client.publish("/chat/room1", ["after"], via="websocket")
+        await b.until(lambda: b.events == ["after"])
+        await a.stop()
+        await b.stop()
 
 
 async def test_withheld_keep_alive_reconnects() -> None:

@@ -840,10 +840,10 @@ def _open_output(target: str) -> IO[str]:
         raise UsageError(f"cannot write -o {target}: {_os_message(exc)}") from None
 
 
-def _progress_bar(total: int | None, *, disabled: bool) -> Any:
-    """A tqdm bar on stderr, only when stderr is a terminal."""
+def _progress_bar(total: int | None, *, disabled: bool, unit: str = "req") -> Any:
+    """A tqdm bar on stderr counting ``unit``, only when stderr is a terminal."""
     if disabled or not sys.stderr.isatty():
         return None
     # Imported by name: tqdm ships no type hints (types-tqdm is optional).
     tqdm = importlib.import_module("tqdm").tqdm
-    return tqdm(total=total, file=sys.stderr, unit="req", dynamic_ncols=True)
+    return tqdm(total=total, file=sys.stderr, unit=unit, dynamic_ncols=True)

@@ -187,7 +187,7 @@ async def run_events_publish(args: argparse.Namespace) -> int:
         else:
             parts = []
             lines = _read_lines(args.file)
-            bar = _progress_bar(len(lines), disabled=args.no_progress)
+            bar = _progress_bar(len(lines), disabled=args.no_progress, unit="event")
             try:
                 for start in range(0, len(lines), _CHUNK):
                     chunk = [

@@ -5,8 +5,10 @@ the console script in a subprocess."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -65,6 +67,39 @@ async def test_publish_file_with_failures(
     assert len(out["successful"]) == 9
     assert "3 of 12 events failed" in captured.err
     assert len(emulator.published) == 9
+
+
+class _TerminalErr(io.StringIO):
+    """A stderr that says it is a terminal, so the progress bar shows."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_publish_file_shows_the_batch_progress_bar(
+    emulator: AppSyncEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_text("".join(json.dumps(i) + "\n" for i in range(1200)))
+    emulator.faults.fail_event_indices = {4}  # the last of every batch of 5
+    terminal = _TerminalErr()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code = await cli("events", "publish", "/default/a", "--file", str(source))
+    assert code == 1
+    bar = terminal.getvalue()
+    assert "1200/1200" in bar and "failed=240" in bar
+    assert "event/s" in bar or "s/event" in bar  # counted in events, not requests
+    assert "240 of 1200 events failed" in bar
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["successful"]) == 960 and len(out["failed"]) == 240
+    assert len(emulator.published) == 960
+    monkeypatch.setattr(sys, "stderr", terminal := _TerminalErr())
+    assert await cli("events", "publish", "/default/a", "-f", str(source),
+                     "--no-progress") == 1  # fmt: skip
+    assert "1200/1200" not in terminal.getvalue()
 
 
 async def test_publish_over_websocket(

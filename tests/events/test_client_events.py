@@ -6,6 +6,7 @@ resubscribe after drops and withheld keep-alives, gaps reported."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 from appsync_iam import (
     AppSyncEventsClient,
+    AppSyncEventsEndpoint,
     AuthorizationError,
     ConfigurationError,
     ConnectionEvent,
@@ -271,6 +273,29 @@ async def test_reconnect_signs_connect_and_every_subscribe_afresh(
         await b.until(lambda: b.events == ["after"])
         await a.stop()
         await b.stop()
+
+
+async def test_unreachable_realtime_host_backs_off_then_gives_up(
+    emulator: AppSyncEmulator,
+) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = AppSyncEventsEndpoint.from_url(
+        emulator.events_url, realtime_url=f"ws://127.0.0.1:{port}/event/realtime"
+    )
+    options = {**FAST, "backoff_base": 0.02, "backoff_cap": 0.04, "max_attempts": 4}
+    async with AppSyncEventsClient(
+        endpoint, credentials=emulator.credentials, realtime_options=options
+    ) as client:
+        sub = Collector(client, "/default/*")
+        await sub.until(lambda: sub.error is not None)
+    assert isinstance(sub.error, SubscriptionError)
+    assert "gave up after 4 attempts" in str(sub.error)
+    gaps = [s for s in sub.states if s.state is ConnectionState.RECONNECTING]
+    assert [g.attempt for g in gaps] == [1, 2, 3]
+    assert all("connect failed" in (g.reason or "") for g in gaps)
+    assert emulator.events.stats["connections"] == 0
 
 
 async def test_withheld_keep_alive_reconnects() -> None:

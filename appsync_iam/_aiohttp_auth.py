@@ -19,6 +19,7 @@ from ._http_auth import (
     given_payload_hash,
     hash_bytes,
     is_seekable_file,
+    pairs_to_sign,
 )
 from ._signer import UNSIGNED_PAYLOAD
 
@@ -52,36 +53,45 @@ class AiohttpSigV4Middleware(AdapterBase):
     async def __call__(
         self, request: ClientRequest, handler: ClientHandlerType
     ) -> ClientResponse:
-        origin = str(request.url.origin())
         redirect = _REDIRECT.get()
-        _REDIRECT.set(None)
         headers = request.headers
-        if (
-            redirect is not None
-            and redirect[1] == str(request.url.with_fragment(None))
-            and redirect[0] != origin
-        ):
-            for name in SIGNATURE_HEADERS:
-                headers.popall(name, None)
-        else:
-            payload_hash = given_payload_hash(headers)
-            if payload_hash is None:
-                payload_hash = await self._payload_hash(request)
-            for name in SIGNATURE_HEADERS:
-                headers.popall(name, None)
-            credentials = await self._core.credentials()
-            signed = self._core.sign(
-                request.method, str(request.url), headers, payload_hash, credentials
-            )
-            headers.update(signed)
+        if redirect is not None:
+            _REDIRECT.set(None)
+            if redirect[1] == str(request.url.with_fragment(None)) and redirect[
+                0
+            ] != str(request.url.origin()):
+                for name in SIGNATURE_HEADERS:
+                    headers.popall(name, None)
+                return await self._send(request, handler)
+        payload_hash = given_payload_hash(headers)
+        if payload_hash is None:
+            payload_hash = await self._payload_hash(request)
+        for name in SIGNATURE_HEADERS:
+            headers.popall(name, None)
+        credentials = await self._core.credentials()
+        signed = self._core.sign(
+            request.method,
+            str(request.url),
+            pairs_to_sign(headers.items()),
+            payload_hash,
+            credentials,
+        )
+        headers.update(signed)
+        return await self._send(request, handler)
+
+    @staticmethod
+    async def _send(
+        request: ClientRequest, handler: ClientHandlerType
+    ) -> ClientResponse:
         response = await handler(request)
-        location = response.headers.get("Location")
-        if response.status in _REDIRECTS and location:
-            try:
-                target = response.url.join(URL(location)).with_fragment(None)
-            except ValueError:
-                return response  # aiohttp will refuse it too
-            _REDIRECT.set((origin, str(target)))
+        if response.status in _REDIRECTS:
+            location = response.headers.get("Location")
+            if location:
+                try:
+                    target = response.url.join(URL(location)).with_fragment(None)
+                except ValueError:
+                    return response  # aiohttp will refuse it too
+                _REDIRECT.set((str(request.url.origin()), str(target)))
         return response
 
     async def _payload_hash(self, request: ClientRequest) -> str:

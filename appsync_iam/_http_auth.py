@@ -73,6 +73,8 @@ SIGNATURE_HEADERS: Final = (
     "x-amz-content-sha256",
     "x-amz-region-set",
 )
+# Sent but never signed by the adapters (see pairs_to_sign).
+NOT_SIGNED: Final = frozenset((*SIGNATURE_HEADERS, "content-length"))
 _T = TypeVar("_T")
 
 
@@ -483,10 +485,20 @@ def given_payload_hash(headers: Mapping[str, Any]) -> str | None:
     )
 
 
-def text_pairs(items: Iterable[tuple[str, str | bytes]]) -> HeaderPairs:
-    """Header pairs with bytes values decoded as sent (latin-1)."""
+def pairs_to_sign(items: Iterable[tuple[str, str | bytes]]) -> HeaderPairs:
+    """The header pairs to sign: all but the signature headers and
+    ``Content-Length``, bytes values decoded as sent (latin-1).
+
+    ``Content-Length`` is sent, not signed (as requests-aws4auth and
+    aws-requests-auth do; SigV4 requires only ``host`` and the ``x-amz-*``
+    headers): the payload hash already binds the body, and a signed length
+    would make every body size a new canonical-request plan (~17 µs to build,
+    against ~5 µs for a signature from a cached plan).
+    """
     return HeaderPairs(
-        (n, v.decode("latin-1") if isinstance(v, bytes) else v) for n, v in items
+        (n, v.decode("latin-1") if isinstance(v, bytes) else v)
+        for n, v in items
+        if n.lower() not in NOT_SIGNED
     )
 
 

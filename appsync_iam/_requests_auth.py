@@ -17,7 +17,7 @@ from ._http_auth import (
     given_payload_hash,
     hash_bytes,
     is_seekable_file,
-    text_pairs,
+    pairs_to_sign,
 )
 from ._signer import UNSIGNED_PAYLOAD
 
@@ -42,20 +42,28 @@ class RequestsSigV4Auth(AdapterBase, AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         headers = r.headers
+        names = [name for name, _ in headers.lower_items()]
         payload_hash = None
-        if "x-amz-content-sha256" in headers:
+        if "x-amz-content-sha256" in names:
             payload_hash = given_payload_hash(headers)
         if payload_hash is None:
             payload_hash = self._payload_hash(r)
-        for name in [n for n in headers if n.lower() in SIGNATURE_HEADERS]:
-            del headers[name]
+        for name in SIGNATURE_HEADERS:
+            if name in names:
+                del headers[name]
         credentials = self._core.credentials_sync()
-        pairs = text_pairs(headers.items())
         signed = self._core.sign(
-            r.method or "GET", r.url or "", pairs, payload_hash, credentials
+            r.method or "GET",
+            r.url or "",
+            pairs_to_sign(headers.lower_items()),
+            payload_hash,
+            credentials,
         )
-        headers.update(signed)
-        r.register_hook("response", _unsign_redirect)
+        for name, value in signed.items():  # not MutableMapping.update: slower
+            headers[name] = value
+        hooks = r.hooks["response"]
+        if _unsign_redirect not in hooks:  # a request signed again (a retry)
+            hooks.append(_unsign_redirect)
         return r
 
     def _payload_hash(self, r: requests.PreparedRequest) -> str:

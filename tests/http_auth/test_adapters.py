@@ -135,6 +135,80 @@ def test_httpx_per_request_and_stream(sigv4_server_in_thread: SigV4Server) -> No
     assert len(lines) == 5
 
 
+def _signed_names(server: SigV4Server) -> list[str]:
+    auth = dict((n.lower(), v) for n, v in server.requests[-1].headers)
+    return auth["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+
+
+async def test_content_length_sent_not_signed(sigv4_server: SigV4Server) -> None:
+    """Each adapter sends Content-Length but signs it not (one cached plan for
+    every body size); bodies of several sizes are all accepted."""
+    server = sigv4_server
+    creds = _temporary(server)
+    sizes = [0, 1, 999, len(BODY)]
+    m = AiohttpSigV4Middleware("execute-api", server.region, credentials=creds)
+    async with aiohttp.ClientSession(middlewares=[m]) as session:
+        for size in sizes:
+            async with session.post(server.url + "/p", data=BODY[:size]) as answer:
+                assert answer.status == 200
+                _check_echo(await answer.json(), BODY[:size], "execute-api")
+            assert "content-length" not in _signed_names(server)
+    auth = HttpxSigV4Auth("execute-api", server.region, credentials=creds)
+    async with httpx.AsyncClient(auth=auth) as client:
+        for size in sizes:
+            answer = await client.post(server.url + "/p", content=BODY[:size])
+            assert answer.status_code == 200
+            names = _signed_names(server)
+            assert "content-length" not in names and "x-amz-date" in names
+            sent = dict((n.lower(), v) for n, v in server.requests[-1].headers)
+            assert sent["content-length"] == str(size)
+
+
+def test_content_length_not_signed_sync(sigv4_server_in_thread: SigV4Server) -> None:
+    server = sigv4_server_in_thread
+    creds = _temporary(server)
+    auth = RequestsSigV4Auth("s3", server.region, credentials=creds)
+    hx = HttpxSigV4Auth("s3", server.region, credentials=creds)
+    for size in (3, 700):
+        response = requests.put(
+            server.url + "/b/k", data=BODY[:size], auth=auth, timeout=10
+        )
+        assert response.status_code == 200, response.text
+        assert "content-length" not in _signed_names(server)
+        assert "x-amz-content-sha256" in _signed_names(server)
+        assert httpx.put(server.url + "/b/k", content=BODY[:size], auth=hx).is_success
+        assert "content-length" not in _signed_names(server)
+
+
+def test_httpx_headers_added_through_the_public_api_too() -> None:
+    """The signature headers are appended to httpx's header list in one
+    step; a headers object without that list gets them one by one."""
+    from appsync_iam._httpx_auth import _append
+
+    signed = {"x-amz-date": "20260101T000000Z", "Authorization": "AWS4 x"}
+    headers = httpx.Headers({"Host": "h"})
+    _append(headers, signed)
+    assert headers.multi_items() == [
+        ("host", "h"),
+        ("x-amz-date", "20260101T000000Z"),
+        ("authorization", "AWS4 x"),
+    ]
+    assert headers.raw[-1] == (b"Authorization", b"AWS4 x")
+    plain: Any = {}
+    _append(plain, signed)
+    assert plain == signed
+    # Signed twice (a retry of the same request): the stale headers go.
+    request = httpx.Request("GET", "https://h.example/")
+    auth = HttpxSigV4Auth(
+        "lambda", "us-east-1", credentials=FrozenCredentials("AKIDEXAMPLE", "s", "T")
+    )
+    once = next(auth.sync_auth_flow(request))
+    twice = next(auth.sync_auth_flow(once))
+    names = [n for n, _ in twice.headers.multi_items()]
+    assert sorted(names) == sorted(set(names))
+    assert names.count("authorization") == 1
+
+
 def test_requests_stream_response(sigv4_server_in_thread: SigV4Server) -> None:
     server = sigv4_server_in_thread
     auth = RequestsSigV4Auth("lambda", server.region, credentials=server.credentials)

@@ -175,9 +175,7 @@ def _aiohttp_candidates() -> dict[str, tuple[str, Callable[[], object]]]:
     async def stub_handler(request: ClientRequest) -> _Answer:
         return answer
 
-    middleware = appsync_iam.AiohttpSigV4Middleware(
-        SERVICE, REGION, credentials=CREDS
-    )
+    middleware = appsync_iam.AiohttpSigV4Middleware(SERVICE, REGION, credentials=CREDS)
 
     def aiohttp_signed() -> object:
         step = middleware(aiohttp_build(), stub_handler)  # type: ignore[arg-type]

@@ -45,6 +45,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 from appsync_iam import FrozenCredentials
 from appsync_iam._signer import SigV4Signer
@@ -119,6 +120,8 @@ def candidates() -> dict[str, tuple[str, Callable[[], object]]]:
         "httpx", lambda: httpx_peer(httpx_build()),
     )  # fmt: skip
 
+    found.update(_floor_candidates(httpx_build, requests_build))
+
     signer = SigV4Signer(REGION, SERVICE)
     found["ours: SigV4Signer.sign (core, no request object)"] = (
         "none", lambda: signer.sign("POST", URL, HEADERS, BODY, CREDS),
@@ -145,6 +148,68 @@ def candidates() -> dict[str, tuple[str, Callable[[], object]]]:
             file=sys.stderr,
         )
     return found
+
+
+# The headers any SigV4 auth adds to this request (values of the real size).
+_SIGNATURE_HEADERS = {
+    "x-amz-date": "20261203T120000Z",
+    "X-Amz-Security-Token": CREDS.token or "",
+    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261203/eu-west-1/"
+    "execute-api/aws4_request, SignedHeaders=content-type;host;x-amz-date;"
+    "x-amz-security-token, Signature=" + "0" * 64,
+}
+
+
+def _floor_candidates(
+    httpx_build: Callable[[], Any], requests_build: Callable[[], Any]
+) -> dict[str, tuple[str, Callable[[], object]]]:
+    """What no auth can skip: the SHA-256 work of one signature (body hash,
+    canonical-request hash, the HMAC of the string to sign with its pads
+    precomputed, as benchmarks/sign.py's floor), and each client's own cost
+    of adding the three signature headers through its public API."""
+    import hashlib
+
+    from appsync_iam._signer import canonical_request, signing_key
+
+    canonical = canonical_request(
+        "POST", URL, [*HEADERS.items(), ("host", HOST),
+        ("x-amz-date", _SIGNATURE_HEADERS["x-amz-date"]),
+        ("x-amz-security-token", CREDS.token or "")], hashlib.sha256(BODY).hexdigest(),
+    ).encode()  # fmt: skip
+    block = signing_key(CREDS.secret_key, "20261203", REGION, SERVICE).ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    sts = b"AWS4-HMAC-SHA256\n20261203T120000Z\n20261203/eu-west-1/execute-api/" \
+        b"aws4_request\n" + b"0" * 64  # fmt: skip
+
+    def hashing_floor() -> str:
+        hashlib.sha256(BODY).hexdigest()
+        hashlib.sha256(canonical).hexdigest()
+        i = inner.copy()
+        i.update(sts)
+        o = outer.copy()
+        o.update(i.digest())
+        return o.hexdigest()
+
+    def httpx_set_headers() -> object:
+        request = httpx_build()
+        for name, value in _SIGNATURE_HEADERS.items():
+            request.headers[name] = value
+        return request
+
+    def requests_set_headers() -> object:
+        request = requests_build()
+        for name, value in _SIGNATURE_HEADERS.items():
+            request.headers[name] = value
+        return request
+
+    return {
+        "floor: SHA-256 work of one signature": ("none", hashing_floor),
+        "floor: httpx sets the 3 headers (Headers.__setitem__)": (
+            "httpx", httpx_set_headers,
+        ),
+        "floor: requests sets the 3 headers": ("requests", requests_set_headers),
+    }  # fmt: skip
 
 
 def _aiohttp_candidates() -> dict[str, tuple[str, Callable[[], object]]]:
@@ -185,8 +250,17 @@ def _aiohttp_candidates() -> dict[str, tuple[str, Callable[[], object]]]:
             return done.value
         raise RuntimeError("the middleware waited: not a CPU-only measurement")
 
+    def aiohttp_set_headers() -> object:
+        request = aiohttp_build()
+        request.headers.update(_SIGNATURE_HEADERS)
+        return request
+
     return {
         "build only: aiohttp ClientRequest": ("aiohttp", aiohttp_build),
+        "floor: aiohttp sets the 3 headers (CIMultiDict.update)": (
+            "aiohttp",
+            aiohttp_set_headers,
+        ),  # fmt: skip
         "ours: AiohttpSigV4Middleware": ("aiohttp", aiohttp_signed),
     }
 

@@ -6,7 +6,8 @@ not import httpx (``pip install 'appsync-iam[httpx]'``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any, Final
 
 import httpx
 
@@ -35,19 +36,26 @@ class HttpxSigV4Auth(AdapterBase, httpx.Auth):
 
     ``credentials`` takes what :class:`AppSyncClient` takes (default: the
     default chain; ``profile`` names a profile). ``region`` defaults to
-    ``AWS_REGION``/``AWS_DEFAULT_REGION``. ``algorithm="SigV4A"`` signs for
-    ``region_set`` instead (``"*"`` by default, ``"us-*"``,
-    ``"us-east-1,us-west-2"`` or a list; ``region`` is then refused) and
-    needs ``pip install 'appsync_iam[sigv4a]'`` (checked here). Bodies:
-    bytes are hashed; a seekable binary file is hashed, rewound and
-    streamed; a one-shot
+    ``AWS_REGION``/``AWS_DEFAULT_REGION``. Bodies: bytes are hashed; a
+    seekable binary file is hashed, rewound and streamed; a one-shot
     (async) iterator is buffered up to ``max_buffer`` bytes, or sent with
     ``UNSIGNED-PAYLOAD`` when ``unsigned_payload=True``. Anything else raises
-    :class:`UnsignableRequestError` before sending. httpx follows redirects
-    (``follow_redirects=True``) without calling the auth again; it drops
-    ``Authorization`` on a cross-origin hop but keeps the other headers, the
-    session token included: keep httpx's default ``follow_redirects=False``
-    for hosts you do not trust.
+    :class:`UnsignableRequestError` before sending.
+
+    Redirects (``follow_redirects=True``): httpx follows them without calling
+    the auth again and copies every header but ``Authorization`` to a hop on
+    another origin (the session token included). So the auth also installs
+    httpcore's documented ``trace`` extension on the request (chaining one
+    you set), which sees each hop as it is written to the connection: a hop
+    to another origin (scheme, host, port) is sent without
+    ``Authorization``, ``X-Amz-Security-Token``, ``X-Amz-Date`` and
+    ``x-amz-content-sha256``; a hop to the same origin is signed again for
+    its method and URL (its body: the signed bytes, or the empty body of a
+    303/302/301 turned into GET), or sent unsigned when its body cannot be
+    known (a file or stream already sent). This needs httpx's own transports
+    (``HTTPTransport``/``AsyncHTTPTransport``, the default); a custom
+    transport is never called with the trace: do not follow redirects
+    through one towards hosts you do not trust.
     """
 
     requires_request_body = False
@@ -65,6 +73,7 @@ class HttpxSigV4Auth(AdapterBase, httpx.Auth):
             request.stream = httpx.ByteStream(self._core.buffer_iterable(stream))
             payload_hash = hash_bytes(request.read())
         self._sign(request, pairs, payload_hash, self._core.credentials_sync())
+        _guard(request, _SyncGuard(self, request, payload_hash))
         yield request
 
     async def async_auth_flow(
@@ -80,6 +89,7 @@ class HttpxSigV4Auth(AdapterBase, httpx.Auth):
             request.stream = httpx.ByteStream(body)
             payload_hash = hash_bytes(await request.aread())
         self._sign(request, pairs, payload_hash, await self._core.credentials())
+        _guard(request, _AsyncGuard(self, request, payload_hash))
         yield request
 
     def _payload_hash(
@@ -150,3 +160,125 @@ def _append(headers: httpx.Headers, signed: dict[str, str]) -> None:
             raw = _RAW_NAMES[name] = (name.encode(), name.lower().encode())
         triples.append((*raw, value.encode()))
     items.extend(triples)
+
+
+# --- redirect hops: httpcore's "trace" extension -----------------------------------
+
+_SIGNATURE_BYTES: Final = frozenset(name.encode() for name in SIGNATURE_HEADERS)
+_DEFAULT_PORTS: Final = {b"http": 80, b"https": 443}
+
+
+def _origin(scheme: bytes, host: bytes, port: int | None) -> tuple[bytes, bytes, int]:
+    scheme = scheme.lower()
+    return scheme, host.lower(), port or _DEFAULT_PORTS.get(scheme, 0)
+
+
+def _guard(request: httpx.Request, guard: _SyncGuard | _AsyncGuard) -> None:
+    # The extensions dict is passed on to every redirect hop (httpx's
+    # _build_redirect_request) and to httpcore, which calls "trace" at each
+    # step of each hop. A request signed again keeps the caller's own trace.
+    inner = request.extensions.get("trace")
+    guard.inner = inner.inner if isinstance(inner, (_SyncGuard, _AsyncGuard)) else inner
+    request.extensions["trace"] = guard
+
+
+class _SyncGuard:
+    """The trace callback: leaves the first request alone (it is the signed
+    one), strips or re-signs every later one (a redirect hop)."""
+
+    __slots__ = (
+        "_auth",
+        "_origin",
+        "_payload_hash",
+        "_sent",
+        "_stream",
+        "_url",
+        "inner",
+    )
+
+    def __init__(
+        self, auth: HttpxSigV4Auth, request: httpx.Request, payload_hash: str
+    ) -> None:
+        url = request.url
+        self._auth = auth
+        self._url = url
+        self._origin = _origin(url.raw_scheme, url.raw_host, url.port)
+        self._stream = request.stream
+        self._payload_hash = payload_hash
+        self._sent = False
+        self.inner: Any = None
+
+    def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if event.endswith(".send_request_headers.started"):
+            hop = self._hop(info["request"])
+            if hop is not None:
+                hop(self._auth._core.credentials_sync())
+        if self.inner is not None:
+            self.inner(event, info)
+
+    def _hop(self, request: Any) -> Callable[[FrozenCredentials], None] | None:
+        """None for the signed request, else what to do with its credentials."""
+        if not self._sent:
+            self._sent = True
+            return None
+        if request.method == b"CONNECT":  # a proxy tunnel's own request
+            return None
+        headers: list[tuple[bytes, bytes]] = request.headers
+        url = request.url
+        target: bytes = url.target
+        if target[:1] == b"/":
+            origin = _origin(url.scheme, url.host, url.port)
+            wire_url = self._url.copy_with(raw_path=target)
+        else:  # absolute-form, to a forwarding proxy
+            wire_url = httpx.URL(target.decode("ascii"))
+            origin = _origin(wire_url.raw_scheme, wire_url.raw_host, wire_url.port)
+        kept = [(n, v) for n, v in headers if n.lower() not in _SIGNATURE_BYTES]
+        payload_hash = self._hop_payload_hash(request.stream)
+        if origin != self._origin or payload_hash is None:
+            headers[:] = kept  # never signed for another origin
+            return None
+
+        def sign(credentials: FrozenCredentials) -> None:
+            pairs = [(n.decode("latin-1").lower(), _text(v)) for n, v in kept]
+            signed = self._auth._core.sign(
+                request.method.decode("ascii"),
+                str(wire_url),
+                pairs_to_sign(pairs),
+                payload_hash,
+                credentials,
+            )
+            headers[:] = [*kept, *((n.encode(), v.encode()) for n, v in signed.items())]
+
+        return sign
+
+    def _hop_payload_hash(self, stream: object) -> str | None:
+        if stream is self._stream and (
+            isinstance(stream, httpx.ByteStream)
+            or self._payload_hash == UNSIGNED_PAYLOAD
+        ):
+            return self._payload_hash  # 307/308 (or same method): same body
+        if isinstance(stream, httpx.ByteStream):  # 301/302/303 turned into GET
+            return hash_bytes(b"".join(stream))
+        return None  # a file or iterator already sent: body unknown
+
+
+class _AsyncGuard(_SyncGuard):
+    """The same for httpcore's async connections (the trace is awaited)."""
+
+    __slots__ = ()
+
+    async def __call__(self, event: str, info: dict[str, Any]) -> None:  # type: ignore[override]
+        if event.endswith(".send_request_headers.started"):
+            hop = self._hop(info["request"])
+            if hop is not None:
+                hop(await self._auth._core.credentials())
+        if self.inner is not None:
+            await self.inner(event, info)
+
+
+def _text(value: bytes) -> str:
+    # As httpx decodes header values: UTF-8 when valid, else latin-1.
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return value.decode("latin-1")

@@ -35,9 +35,12 @@ class RequestsSigV4Auth(AdapterBase, AuthBase):
     allowed). Credentials are fetched through a thread-safe, single-flight
     bridge: one refresh however many threads sign at once.
 
-    A redirect is followed unsigned: the signature, date and token headers
-    are removed from the request requests copies for the next hop, so no
-    other host (nor a different path on this one) ever receives them.
+    A redirect is followed unsigned: the signature, date, token and
+    content-hash headers are removed from the request requests copies for
+    the next hop, so no other host (nor a different path on this one) ever
+    receives them. requests has no hook before it sends a hop, so a
+    same-origin hop cannot be signed again: it goes unsigned too (follow
+    such redirects yourself with ``allow_redirects=False``).
     """
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:

@@ -309,19 +309,31 @@ def test_reprs_hold_no_secret() -> None:
 
 # --- redirects --------------------------------------------------------------------
 
+_SIGNATURE = {
+    "authorization",
+    "x-amz-security-token",
+    "x-amz-date",
+    "x-amz-content-sha256",
+}
+
 
 @pytest.fixture
 def redirect_pair() -> Iterator[tuple[SigV4Server, SigV4Server]]:
-    """A server that redirects (after verifying) to another host's server."""
+    """A server that redirects (after verifying) to another origin's server
+    (``/go``: 302, ``/go307``: 307) or to itself (``/same``: 302,
+    ``/same307``: 307, both to ``/elsewhere``)."""
     with SigV4Server(host="127.0.0.1").run_in_thread() as target:
         other = f"http://localhost:{target.port}/landed"
 
         async def redirect(request: web.Request) -> web.StreamResponse:
-            if request.path == "/same":
-                return web.Response(status=302, headers={"Location": "/elsewhere"})
             if request.path == "/elsewhere":
-                return web.json_response({"landed": True})
-            return web.Response(status=302, headers={"Location": other})
+                body = await request.read()
+                return web.json_response(
+                    {"landed": True, "method": request.method, "length": len(body)}
+                )
+            status = 307 if request.path.endswith("307") else 302
+            where = "/elsewhere" if request.path.startswith("/same") else other
+            return web.Response(status=status, headers={"Location": where})
 
         with SigV4Server(handler=redirect).run_in_thread() as origin:
             yield origin, target
@@ -329,37 +341,110 @@ def redirect_pair() -> Iterator[tuple[SigV4Server, SigV4Server]]:
 
 def _got_signature(server: SigV4Server) -> bool:
     names = {n.lower() for n, _ in server.requests[-1].headers}
-    return bool(names & {"authorization", "x-amz-security-token", "x-amz-date"})
+    return bool(names & _SIGNATURE)
 
 
-def test_requests_redirect_to_another_host_goes_unsigned(
-    redirect_pair: tuple[SigV4Server, SigV4Server],
+# (path, method, body, method that lands, body length that lands)
+_SAME_ORIGIN = [
+    ("/same", "GET", None, "GET", 0),
+    ("/same307", "POST", BODY, "POST", len(BODY)),  # 307: same method and body
+    ("/same", "POST", BODY, "GET", 0),  # 302: POST turned into GET, no body
+]
+
+
+def _check_landed(answer: Any, method: str, length: int) -> None:
+    assert answer == {"landed": True, "method": method, "length": length}
+
+
+@pytest.mark.parametrize("service", ["execute-api", "s3"])
+def test_requests_redirects_go_unsigned(
+    redirect_pair: tuple[SigV4Server, SigV4Server], service: str
 ) -> None:
     origin, target = redirect_pair
-    auth = RequestsSigV4Auth(
-        "execute-api", origin.region, credentials=_temporary(origin)
-    )
-    response = requests.get(origin.url + "/go", auth=auth, timeout=10)
-    assert response.status_code == 403  # the target wants a signature
-    assert not _got_signature(target)
-
-
-async def test_aiohttp_redirects(
-    redirect_pair: tuple[SigV4Server, SigV4Server],
-) -> None:
-    origin, target = redirect_pair
-    m = AiohttpSigV4Middleware(
-        "execute-api", origin.region, credentials=_temporary(origin)
-    )
-    async with aiohttp.ClientSession(middlewares=[m]) as session:
-        async with session.get(origin.url + "/go") as response:
-            assert response.status == 403
+    auth = _adapter(RequestsSigV4Auth, service, origin, "bytes")
+    for path in ("/go", "/go307"):
+        response = requests.post(origin.url + path, data=BODY, auth=auth, timeout=10)
+        assert response.status_code == 403  # the target wants a signature
         assert not _got_signature(target)
-        async with session.get(origin.url + "/same") as response:
-            # Same origin: signed again for the new path.
-            assert response.status == 200
-            assert await response.json() == {"landed": True}
-        assert origin.requests[-1].accepted
+    # requests has no hook before it sends a hop: a same-origin hop goes
+    # unsigned too (documented), and is refused.
+    response = requests.get(origin.url + "/same", auth=auth, timeout=10)
+    assert response.status_code == 403
+    assert not _got_signature(origin)
+
+
+@pytest.mark.parametrize("service", ["execute-api", "s3"])
+def test_httpx_redirects(
+    redirect_pair: tuple[SigV4Server, SigV4Server], service: str
+) -> None:
+    origin, target = redirect_pair
+    auth = _adapter(HttpxSigV4Auth, service, origin, "bytes")
+    events: list[str] = []
+    with httpx.Client(auth=auth, follow_redirects=True) as client:
+        # Another origin: none of the signature headers, whatever the method;
+        # a trace of the caller's own still sees every step.
+        response = client.get(
+            origin.url + "/go", extensions={"trace": lambda e, _: events.append(e)}
+        )
+        assert response.status_code == 403 and len(response.history) == 1
+        assert not _got_signature(target)
+        assert events.count("http11.send_request_headers.started") == 2
+        response = client.post(origin.url + "/go307", content=BODY)
+        assert response.status_code == 403
+        assert not _got_signature(target)
+        # The httpx request object of the hop still lists what httpx copied;
+        # what was sent is what the server saw.
+        for path, method, body, landed, length in _SAME_ORIGIN:
+            response = client.request(method, origin.url + path, content=body)
+            assert response.status_code == 200, response.text
+            assert len(response.history) == 1
+            _check_landed(response.json(), landed, length)
+            assert origin.requests[-1].accepted
+            assert origin.requests[-1].method == landed
+
+
+@pytest.mark.parametrize("service", ["execute-api", "s3"])
+async def test_httpx_async_redirects(
+    redirect_pair: tuple[SigV4Server, SigV4Server], service: str
+) -> None:
+    origin, target = redirect_pair
+    auth = _adapter(HttpxSigV4Auth, service, origin, "bytes")
+    events: list[str] = []
+
+    async def trace(event: str, info: Any) -> None:
+        events.append(event)
+
+    async with httpx.AsyncClient(auth=auth, follow_redirects=True) as client:
+        response = await client.post(
+            origin.url + "/go307", content=BODY, extensions={"trace": trace}
+        )
+        assert response.status_code == 403
+        assert not _got_signature(target)
+        assert events.count("http11.send_request_headers.started") == 2
+        for path, method, body, landed, length in _SAME_ORIGIN:
+            response = await client.request(method, origin.url + path, content=body)
+            assert response.status_code == 200, response.text
+            _check_landed(response.json(), landed, length)
+            assert origin.requests[-1].accepted
+
+
+@pytest.mark.parametrize("service", ["execute-api", "s3"])
+async def test_aiohttp_redirects(
+    redirect_pair: tuple[SigV4Server, SigV4Server], service: str
+) -> None:
+    origin, target = redirect_pair
+    m = _adapter(AiohttpSigV4Middleware, service, origin, "bytes")
+    async with aiohttp.ClientSession(middlewares=[m]) as session:
+        for path in ("/go", "/go307"):
+            async with session.post(origin.url + path, data=BODY) as response:
+                assert response.status == 403
+            assert not _got_signature(target)
+        for path, method, body, landed, length in _SAME_ORIGIN:
+            # Same origin: signed again for the new path (and method).
+            async with session.request(method, origin.url + path, data=body) as r:
+                assert r.status == 200
+                _check_landed(await r.json(), landed, length)
+            assert origin.requests[-1].accepted
         # A redirect not followed leaves a next request elsewhere alone: signed.
         _temporary(target)
         async with session.get(origin.url + "/go", allow_redirects=False) as response:

@@ -416,7 +416,7 @@ class HeaderPairs(Mapping[str, str]):
     __slots__ = ("_pairs",)
 
     def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
-        self._pairs = list(pairs)
+        self._pairs = pairs if type(pairs) is list else list(pairs)
 
     def __getitem__(self, name: str) -> str:
         lname = name.lower()
@@ -496,9 +496,11 @@ def pairs_to_sign(items: Iterable[tuple[str, str | bytes]]) -> HeaderPairs:
     against ~5 µs for a signature from a cached plan).
     """
     return HeaderPairs(
-        (n, v.decode("latin-1") if isinstance(v, bytes) else v)
-        for n, v in items
-        if n.lower() not in NOT_SIGNED
+        [
+            (n, v.decode("latin-1") if isinstance(v, bytes) else v)
+            for n, v in items
+            if n.lower() not in NOT_SIGNED
+        ]
     )
 
 

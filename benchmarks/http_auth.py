@@ -24,7 +24,8 @@ Candidates: requests-aws4auth (``AWS4Auth``), aws-requests-auth
 ``auth(request)``), botocore ``SigV4Auth`` over an ``AWSRequest``;
 ours: ``HttpxSigV4Auth``, ``RequestsSigV4Auth``, ``AiohttpSigV4Middleware``
 (when installed, i.e. once the adapters are on main) and the signing core
-alone (``SigV4Signer.sign``, no request object).
+alone (``SigV4Signer.sign``, no request object, signing what the adapters
+sign for this service: no ``x-amz-content-sha256``, as botocore).
 A second table signs the same request with SigV4A: ``HttpxSigV4Auth``
 with ``algorithm="SigV4A"`` beside botocore's CRT signer (``--no-sigv4a``
 skips it; ``--no-upload`` skips the 200 MB upload table).
@@ -124,7 +125,10 @@ def candidates() -> dict[str, tuple[str, Callable[[], object]]]:
 
     signer = SigV4Signer(REGION, SERVICE)
     found["ours: SigV4Signer.sign (core, no request object)"] = (
-        "none", lambda: signer.sign("POST", URL, HEADERS, BODY, CREDS),
+        "none",
+        lambda: signer.sign(
+            "POST", URL, HEADERS, BODY, CREDS, include_content_sha256=False
+        ),
     )  # fmt: skip
 
     import appsync_iam

@@ -174,6 +174,25 @@ async def test_unknown_namespace(
     assert isinstance(sub.error, SubscriptionError)
 
 
+async def test_past_the_subscription_quota_one_subscription_ends(
+    client: AppSyncEventsClient, emulator: AppSyncEmulator
+) -> None:
+    # One socket per client (README, Limits): the third subscription past a
+    # quota of 2 ends with AppSync's error; the other two keep receiving.
+    emulator.events.max_subscriptions = 2
+    a, b = Collector(client, "/default/a"), Collector(client, "/default/b")
+    await a.until(lambda: a.connected() and b.connected())
+    c = Collector(client, "/default/c")
+    await c.until(lambda: c.error is not None)
+    assert isinstance(c.error, SubscriptionError)
+    assert c.error.errors[0]["errorType"] == "MaxSubscriptionsReachedError"
+    await client.publish("/default/a", ["still here"])
+    await a.until(lambda: a.events == ["still here"])
+    assert emulator.events.open_connections == 1
+    await a.stop()
+    await b.stop()
+
+
 async def test_wrong_secret_is_refused_everywhere(emulator: AppSyncEmulator) -> None:
     bad = FrozenCredentials(emulator.credentials.access_key, "not-the-secret")
     async with AppSyncEventsClient(

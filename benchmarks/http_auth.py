@@ -33,9 +33,11 @@ skips it; ``--no-upload`` skips the 200 MB upload table).
 Timing: CPU time of this process (``time.process_time``), so time spent
 descheduled on a shared machine is not counted; each candidate runs in
 batches of about 20 ms of CPU, batches interleaved across candidates (cache
-and frequency effects hit all alike), 15 rounds; the table shows medians of
-the per-batch means. Numbers from a shared, noisy machine still vary by
-10-20 % run to run; the ratios are steadier than the absolute figures.
+and frequency effects hit all alike), 21 rounds; "build + auth" is the
+median of the per-batch means, "auth" the median over rounds of the
+candidate's batch minus its client's build-only batch of the same round.
+Numbers from a shared, noisy machine still vary by 10-20 % run to run; the
+ratios are steadier than the absolute figures.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ REGION, SERVICE = "eu-west-1", "execute-api"
 CREDS = FrozenCredentials(
     "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "T" * 1100
 )
-ROUNDS = 15
+ROUNDS = 21
 BATCH_SECONDS = 0.02
 
 
@@ -280,7 +282,10 @@ def _batch_size(fn: Callable[[], object]) -> int:
         n *= 2
 
 
-def measure(found: dict[str, tuple[str, Callable[[], object]]]) -> dict[str, float]:
+def measure_rounds(
+    found: dict[str, tuple[str, Callable[[], object]]],
+) -> dict[str, list[float]]:
+    """µs per call of each candidate, one batch per round, rounds interleaved."""
     sizes = {name: _batch_size(fn) for name, (_, fn) in found.items()}
     samples: dict[str, list[float]] = {name: [] for name in found}
     for _ in range(ROUNDS):
@@ -290,20 +295,30 @@ def measure(found: dict[str, tuple[str, Callable[[], object]]]) -> dict[str, flo
             for _ in range(n):
                 fn()
             samples[name].append((time.process_time() - start) / n * 1e6)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
+
+
+def measure(found: dict[str, tuple[str, Callable[[], object]]]) -> dict[str, float]:
+    return {name: statistics.median(v) for name, v in measure_rounds(found).items()}
 
 
 def main() -> None:
     found = candidates()
-    medians = measure(found)
-    baseline = {family: medians[name] for name, (family, _) in found.items()
+    samples = measure_rounds(found)
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    baseline = {family: samples[name] for name, (family, _) in found.items()
                 if name.startswith("build only")}  # fmt: skip
-    baseline["botocore"] = medians["build only: botocore AWSRequest"]
-    if "build only: aiohttp ClientRequest" in medians:
-        baseline["aiohttp"] = medians["build only: aiohttp ClientRequest"]
-    baseline["none"] = 0.0
+    baseline["botocore"] = samples["build only: botocore AWSRequest"]
+    if "build only: aiohttp ClientRequest" in samples:
+        baseline["aiohttp"] = samples["build only: aiohttp ClientRequest"]
+    baseline["none"] = [0.0] * ROUNDS
+    # The auth column: the median over rounds of (candidate - its client's
+    # build-only batch of the same round), steadier than a difference of
+    # medians when the build costs 10x the auth.
     auth = {
-        name: medians[name] - baseline[family]
+        name: statistics.median(
+            c - b for c, b in zip(samples[name], baseline[family], strict=True)
+        )
         for name, (family, _) in found.items()
         if not name.startswith("build only")
     }

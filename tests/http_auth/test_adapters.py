@@ -183,7 +183,7 @@ def test_content_length_not_signed_sync(sigv4_server_in_thread: SigV4Server) -> 
 def test_httpx_headers_added_through_the_public_api_too() -> None:
     """The signature headers are appended to httpx's header list in one
     step; a headers object without that list gets them one by one."""
-    from appsync_iam._httpx_auth import _append
+    from appsync_iam._httpx_auth import _append, _pairs
 
     signed = {"x-amz-date": "20260101T000000Z", "Authorization": "AWS4 x"}
     headers = httpx.Headers({"Host": "h"})
@@ -197,6 +197,10 @@ def test_httpx_headers_added_through_the_public_api_too() -> None:
     plain: Any = {}
     _append(plain, signed)
     assert plain == signed
+    # Read as multi_items() reads (UTF-8 and latin-1 values, repeated names).
+    for raw in (b"caf\xc3\xa9", b"caf\xe9"):
+        headers = httpx.Headers([("X-A", "1"), ("X-B", raw), ("x-a", "2")])
+        assert _pairs(headers) == headers.multi_items()
     # Signed twice (a retry of the same request): the stale headers go.
     request = httpx.Request("GET", "https://h.example/")
     auth = HttpxSigV4Auth(

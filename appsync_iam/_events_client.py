@@ -7,7 +7,10 @@ one ``aws-appsync-event-ws`` socket per client (:class:`_EventsSocket`):
 connect signed at every attempt, each ``subscribe``/``publish`` signed when
 sent, keep-alive from ``connectionTimeoutMs``, reconnect with full-jitter
 backoff, every channel re-signed and re-subscribed, ``on_state`` gap reports
-with the GraphQL subscriptions' :class:`ConnectionEvent` types.
+with the GraphQL subscriptions' :class:`ConnectionEvent` types. Each
+subscription's events wait in the GraphQL path's :class:`EventQueue`: bounded
+by ``max_queued_events`` (1,000) with the same ``overflow`` policies and
+``OVERFLOW`` reports (see :mod:`._realtime`).
 """
 
 from __future__ import annotations
@@ -51,9 +54,12 @@ from ._http import SignedHTTP
 from ._realtime import (
     _THROTTLE_TYPES,
     DEFAULT_KEEP_ALIVE_MS,
-    ConnectionEvent,
+    DEFAULT_MAX_QUEUED_EVENTS,
     ConnectionState,
+    EventQueue,
+    OverflowPolicy,
     StateCallback,
+    _check_values,
     _describe,
     _has,
     _is_auth,
@@ -92,6 +98,8 @@ class EventsRealtimeOptions(TypedDict, total=False):
     backoff_cap: float
     max_attempts: int | None
     linger: float
+    max_queued_events: int | None
+    overflow: OverflowPolicy
 
 
 _DEFAULTS: Final[dict[str, Any]] = {
@@ -104,7 +112,11 @@ _DEFAULTS: Final[dict[str, Any]] = {
     "backoff_cap": 5.0,
     "max_attempts": None,
     "linger": 2.0,
+    # As for GraphQL subscriptions (RealtimeOptions), checked by the same code.
+    "max_queued_events": DEFAULT_MAX_QUEUED_EVENTS,
+    "overflow": "drop_oldest",
 }
+_QUEUE_OPTIONS: Final = ("max_queued_events", "overflow")
 
 
 def _check_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -114,7 +126,9 @@ def _check_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
             raise ConfigurationError(
                 f"unknown realtime_options key {name!r}; accepted: {sorted(_DEFAULTS)}"
             )
-        if name == "max_attempts":
+        if name in _QUEUE_OPTIONS:
+            _check_values({name: value})
+        elif name == "max_attempts":
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
@@ -305,6 +319,13 @@ class AppSyncEventsClient:
         ``CONNECTED`` (:class:`ConnectionEvent`). A ``subscribe_error`` (or a
         connection refused for good) raises :class:`SubscriptionError`.
         Leaving the loop unsubscribes.
+
+        At most ``max_queued_events`` events (``realtime_options``, 1,000)
+        wait for a consumer that falls behind, as for GraphQL subscriptions:
+        with ``overflow="drop_oldest"`` the oldest are dropped and reported
+        as ``OVERFLOW`` (``dropped=n``) just before the next event; with
+        ``"error"`` the queued events are served, then
+        :class:`SubscriptionError` ends the subscription (unsubscribed).
         """
         checked = check_channel(channel, wildcard=True)
         callbacks: tuple[StateCallback, ...]
@@ -316,15 +337,20 @@ class AppSyncEventsClient:
             callbacks = tuple(on_state)
         await self._ready()
         socket = self._socket_for()
-        sub = _Sub(checked, callbacks)
+        sub = _Sub(
+            checked,
+            callbacks,
+            self._options["max_queued_events"],
+            self._options["overflow"],
+        )
         sub.emit(ConnectionState.CONNECTING)
         socket.add(sub)
         try:
             while True:
-                item = await sub.queue.get()
-                if isinstance(item, BaseException):
+                item = await sub.next()
+                if isinstance(item, SubscriptionError):
                     raise item
-                if item is _END:
+                if not isinstance(item, str):  # _END
                     return
                 try:
                     yield json.loads(item)
@@ -371,38 +397,24 @@ class AppSyncEventsClient:
         await self.close()
 
 
-_END: Final = object()
+class _Sub(EventQueue[str]):
+    """One ``subscribe_channel`` iteration: its events (JSON text) queue in
+    the GraphQL subscriptions' bounded :class:`EventQueue`."""
 
+    __slots__ = ("channel", "ident", "task")
+    logger = log
 
-class _Sub:
-    """One ``subscribe_channel`` iteration."""
-
-    def __init__(self, channel: str, callbacks: Sequence[StateCallback]) -> None:
+    def __init__(
+        self,
+        channel: str,
+        callbacks: Sequence[StateCallback],
+        limit: int | None = DEFAULT_MAX_QUEUED_EVENTS,
+        overflow: OverflowPolicy = "drop_oldest",
+    ) -> None:
+        super().__init__(callbacks, limit, overflow)
         self.channel = channel
-        self.callbacks = tuple(callbacks)
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self.ident: str | None = None
         self.task: asyncio.Task[None] | None = None
-        self.last_state: ConnectionState | None = None
-        self.done = False
-
-    def emit(
-        self, state: ConnectionState, attempt: int = 0, reason: str | None = None
-    ) -> None:
-        if self.last_state is ConnectionState.CLOSED:
-            return
-        self.last_state = state
-        event = ConnectionEvent(state, attempt, reason)
-        for callback in self.callbacks:
-            try:
-                callback(event)
-            except Exception:
-                log.exception("Events: an on_state callback raised")
-
-    def fail(self, error: BaseException) -> None:
-        if not self.done:
-            self.done = True
-            self.queue.put_nowait(error)
 
 
 class _Rejected(Exception):
@@ -573,7 +585,7 @@ class _EventsSocket:
             return True
         return False
 
-    def _fail_all(self, error: BaseException) -> None:
+    def _fail_all(self, error: SubscriptionError) -> None:
         self.failure = error
         for sub in list(self.subs):
             sub.fail(error)
@@ -709,14 +721,14 @@ class _EventsSocket:
         if kind == "data":
             sub = self.by_id.get(str(ident))
             event = frame.get("event")
-            if sub is not None and isinstance(event, str):
-                sub.queue.put_nowait(event)
-            elif sub is not None and isinstance(event, list):
-                # The websocket-protocol doc's example shows an array; every
-                # client and LocalStack see one string (events-api.md §1.8).
-                for item in event:
-                    if isinstance(item, str):
-                        sub.queue.put_nowait(item)
+            if sub is None:
+                return
+            # The websocket-protocol doc's example shows an array; every
+            # client and LocalStack see one string (events-api.md §1.8).
+            for item in event if isinstance(event, list) else [event]:
+                if isinstance(item, str) and not sub.push(item):
+                    self._overflowed(sub)
+                    return
             return
         if kind == "ka":
             return
@@ -799,6 +811,14 @@ class _EventsSocket:
                 )
             )
             return
+
+    def _overflowed(self, sub: _Sub) -> None:
+        """``overflow="error"``: end ``sub`` (after its queued events) and
+        unsubscribe it."""
+        error = sub.overflow_error()
+        log.warning("Events: subscription to %s ended: %s", sub.channel, error)
+        sub.fail(error)
+        self.remove(sub)  # sends unsubscribe
 
     # -- publish --------------------------------------------------------------
 
@@ -887,9 +907,7 @@ class _EventsSocket:
     async def close(self) -> None:
         self.closed = True
         for sub in list(self.subs):
-            if not sub.done:
-                sub.done = True
-                sub.queue.put_nowait(_END)
+            sub.finish()
         runner = self.runner
         if runner is not None:
             runner.cancel()

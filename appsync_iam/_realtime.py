@@ -46,7 +46,17 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypedDict
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Final,
+    Generic,
+    Literal,
+    Protocol,
+    TypedDict,
+    TypeVar,
+)
 
 import aiohttp
 from yarl import URL
@@ -246,7 +256,8 @@ _OPTIONAL: Final = ("max_attempts", "max_queued_events")  # None, or >= 1
 
 
 def _check_values(options: Mapping[str, Any]) -> None:
-    """Raise :class:`ConfigurationError` for a value RealtimeClient cannot use."""
+    """Raise :class:`ConfigurationError` for a value RealtimeClient cannot use
+    (the Events client checks ``max_queued_events`` and ``overflow`` here too)."""
     for name, value in options.items():
         if name in _POSITIVE or name in _NON_NEGATIVE:
             number = not isinstance(value, bool) and isinstance(value, (int, float))
@@ -349,44 +360,44 @@ class _Gone(Exception):
 
 
 _END: Final = object()
+_Item = TypeVar("_Item")
 
 
-class _Subscription:
-    """A consumer's subscription; outlives the sockets that carry it.
+class EventQueue(Generic[_Item]):
+    """One subscription's events waiting for its consumer, and its state reports.
 
-    Its events wait in ``items`` (at most ``limit``; see the module docs for
-    the overflow policies); ``ending`` (an error or ``_END``) is served once
-    they are all taken.
+    Shared by GraphQL (:class:`_Subscription`) and Events subscriptions. Events
+    wait in ``items`` (at most ``limit``; see the module docs for the overflow
+    policies); ``ending`` (an error or ``_END``) is served once they are all
+    taken. After ``CLOSED``, ``on_state`` callbacks get only ``OVERFLOW``
+    (before an event still queued).
     """
 
     __slots__ = (
-        "ack",
         "callbacks",
-        "conn",
-        "data",
+        "closed",
         "done",
         "dropped",
         "ending",
-        "ident",
         "items",
         "limit",
         "logged_at",
         "overflow",
-        "task",
         "total_dropped",
         "waiter",
     )
 
+    #: Where a consumer falling behind is logged.
+    logger: ClassVar[logging.Logger] = log
+
     def __init__(
         self,
-        data: str,
         callbacks: Sequence[StateCallback],
         limit: int | None = DEFAULT_MAX_QUEUED_EVENTS,
         overflow: OverflowPolicy = "drop_oldest",
     ) -> None:
-        self.data = data
         self.callbacks = tuple(callbacks)
-        self.items: deque[Data] = deque()
+        self.items: deque[_Item] = deque()
         self.limit = limit
         self.overflow = overflow
         self.ending: SubscriptionError | object | None = None
@@ -394,13 +405,10 @@ class _Subscription:
         self.dropped = 0  # dropped since the consumer last took an event
         self.total_dropped = 0
         self.logged_at: float | None = None
-        self.conn: _Connection | None = None
-        self.ident: str | None = None
-        self.ack: asyncio.Future[Frame] | None = None
-        self.task: asyncio.Task[None] | None = None
         self.done = False
+        self.closed = False  # CLOSED was reported
 
-    def push(self, frame: Data) -> bool:
+    def push(self, item: _Item) -> bool:
         """Queue an event; False when it overflows under the "error" policy."""
         if self.limit is not None and len(self.items) >= self.limit:
             if self.overflow == "error":
@@ -411,15 +419,23 @@ class _Subscription:
             now = time.monotonic()
             if self.logged_at is None or now - self.logged_at >= _OVERFLOW_LOG_EVERY:
                 self.logged_at = now
-                log.warning(
+                self.logger.warning(
                     "A subscription's consumer fell behind: %d events dropped so "
                     "far, the oldest of %d queued each time",
                     self.total_dropped,
                     self.limit,
                 )
-        self.items.append(frame)
+        self.items.append(item)
         self._wake()
         return True
+
+    def overflow_error(self) -> SubscriptionError:
+        """The error ending a subscription whose full queue overflowed
+        under ``overflow="error"``."""
+        return SubscriptionError(
+            f"the subscription's consumer fell behind: {self.limit} events were "
+            "queued when another arrived (overflow='error')"
+        )
 
     def _end_with(self, item: SubscriptionError | object) -> None:
         self.ending = item
@@ -430,7 +446,7 @@ class _Subscription:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def next(self) -> Data | SubscriptionError | object:
+    async def next(self) -> _Item | SubscriptionError | object:
         """The next event; then the error or ``_END`` that ended the queue."""
         while not self.items and self.ending is None:
             self.waiter = asyncio.get_running_loop().create_future()
@@ -457,6 +473,10 @@ class _Subscription:
         reason: str | None = None,
         dropped: int = 0,
     ) -> None:
+        if self.closed and state is not ConnectionState.OVERFLOW:
+            return  # an OVERFLOW still announces a gap before a queued event
+        if state is ConnectionState.CLOSED:
+            self.closed = True
         event = ConnectionEvent(
             state, attempt, redact(reason) if reason else None, dropped
         )
@@ -464,7 +484,7 @@ class _Subscription:
             try:
                 callback(event)
             except Exception:
-                log.exception("An on_state callback raised; ignored")
+                self.logger.exception("An on_state callback raised; ignored")
 
     def fail(self, error: SubscriptionError) -> None:
         """End with ``error``: the consumer's iterator raises it."""
@@ -475,12 +495,32 @@ class _Subscription:
         self.emit(ConnectionState.CLOSED, 0, str(error))
 
     def finish(self) -> None:
-        """End normally (the server completed it)."""
+        """End normally (the server completed it, or the client closed)."""
         if self.done:
             return
         self.done = True
         self._end_with(_END)
         self.emit(ConnectionState.CLOSED)
+
+
+class _Subscription(EventQueue[Data]):
+    """A consumer's GraphQL subscription; outlives the sockets that carry it."""
+
+    __slots__ = ("ack", "conn", "data", "ident", "task")
+
+    def __init__(
+        self,
+        data: str,
+        callbacks: Sequence[StateCallback],
+        limit: int | None = DEFAULT_MAX_QUEUED_EVENTS,
+        overflow: OverflowPolicy = "drop_oldest",
+    ) -> None:
+        super().__init__(callbacks, limit, overflow)
+        self.data = data
+        self.conn: _Connection | None = None
+        self.ident: str | None = None
+        self.ack: asyncio.Future[Frame] | None = None
+        self.task: asyncio.Task[None] | None = None
 
 
 # -- one WebSocket (and its reconnections) -----------------------------------
@@ -925,10 +965,7 @@ class _Connection:
 
     def _overflowed(self, sub: _Subscription) -> None:
         """``overflow="error"``: end ``sub`` and tell AppSync to stop it."""
-        error = SubscriptionError(
-            f"the subscription's consumer fell behind: {sub.limit} events were "
-            "queued when another arrived (overflow='error')"
-        )
+        error = sub.overflow_error()
         log.warning("Real-time subscription ended: %s", error)
         self.remove(sub)  # sends stop
         sub.fail(error)

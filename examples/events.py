@@ -23,7 +23,12 @@ from appsync_iam import AppSyncEventsClient, ConnectionEvent
 async def main() -> None:
     url = os.environ["APPSYNC_EVENTS_URL"]
     async with AppSyncEventsClient(
-        url, region=os.environ.get("APPSYNC_REGION")
+        url,
+        region=os.environ.get("APPSYNC_REGION"),
+        # At most 100 events wait for a consumer that falls behind; then the
+        # oldest are dropped, and on_state is told ("overflow", dropped=n)
+        # before the next event. overflow="error" ends the subscription instead.
+        realtime_options={"max_queued_events": 100, "overflow": "drop_oldest"},
     ) as client:
         subscribed = asyncio.Event()
 

@@ -37,6 +37,16 @@ pytestmark = pytest.mark.skipif(not STATM.exists(), reason="needs /proc (Linux)"
 PAYLOAD = "x" * 4096  # per event: ~4 KB as text, twice that parsed and framed
 ROUND = 3_000  # events per flood round: ~12 MB of payload
 LIMIT = 100
+#: Queue options refused with ConfigurationError naming the key (GraphQL and
+#: Events subscriptions check them with the same code).
+BAD_QUEUE_OPTIONS: list[dict[str, Any]] = [
+    {"max_queued_events": 0},
+    {"max_queued_events": -5},
+    {"max_queued_events": 2.5},
+    {"max_queued_events": True},
+    {"overflow": "block"},
+    {"overflow": None},
+]
 
 
 def rss() -> int:
@@ -193,17 +203,7 @@ class TestBoundedQueue:
             assert slow.events[-1].state is ConnectionState.CLOSED
             await fast.stop()
 
-    @pytest.mark.parametrize(
-        "options",
-        [
-            {"max_queued_events": 0},
-            {"max_queued_events": -5},
-            {"max_queued_events": 2.5},
-            {"max_queued_events": True},
-            {"overflow": "block"},
-            {"overflow": None},
-        ],
-    )
+    @pytest.mark.parametrize("options", BAD_QUEUE_OPTIONS)
     def test_bad_options_are_refused(self, options: dict[str, Any]) -> None:
         """A bound below 1 or an unknown policy raises ConfigurationError."""
         with pytest.raises(ConfigurationError, match=next(iter(options))):

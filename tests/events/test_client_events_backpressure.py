@@ -22,12 +22,13 @@ import pytest
 from appsync_iam import (
     AppSyncEventsClient,
     ConfigurationError,
-    ConnectionEvent,
     ConnectionState,
     SubscriptionError,
 )
 from appsync_iam.emulator import AppSyncEmulator
+from tests.realtime.rt_helpers import eventually
 from tests.realtime.test_backpressure import BAD_QUEUE_OPTIONS, STATM, rss
+from tests.realtime.test_backpressure import SlowConsumer as GraphQLSlowConsumer
 
 from .ev_emulator_helpers import SDL
 
@@ -73,17 +74,10 @@ async def publisher(emulator: AppSyncEmulator) -> AsyncIterator[Publisher]:
         yield Publisher(emulator, client)
 
 
-async def eventually(check: Any, timeout: float = 5.0) -> None:
-    async def wait() -> None:
-        while not check():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(wait(), timeout)
-
-
-class SlowConsumer:
-    """Reads ``channel``, sleeping ``delay`` after each event, or (``gate``)
-    after the first one until the gate opens; records where gaps fall."""
+class SlowConsumer(GraphQLSlowConsumer):
+    """The GraphQL test's consumer on an Events ``channel``: it sleeps
+    ``delay`` after each event or, with a ``gate``, holds its first event
+    until the gate opens."""
 
     def __init__(
         self,
@@ -92,41 +86,24 @@ class SlowConsumer:
         delay: float = 0.005,
         gate: asyncio.Event | None = None,
     ) -> None:
-        self.ids: list[int] = []
-        self.states: list[ConnectionEvent] = []
-        self.gaps: list[tuple[int, int]] = []  # (events before the gap, dropped)
-        self.error: SubscriptionError | None = None
-        self.delay = delay
+        self.channel = channel
         self.gate = gate
-        self.iterator = client.subscribe_channel(channel, on_state=self.on_state)
-        self.task = asyncio.ensure_future(self._run())
+        super().__init__(client, delay)
 
-    def on_state(self, event: ConnectionEvent) -> None:
-        self.states.append(event)
-        if event.state is ConnectionState.OVERFLOW:
-            self.gaps.append((len(self.ids), event.dropped))
+    def _subscribe(self, client: AppSyncEventsClient) -> AsyncIterator[Any]:  # type: ignore[override]
+        return client.subscribe_channel(self.channel, on_state=self.on_state)
 
-    async def _run(self) -> None:
-        try:
-            async for event in self.iterator:
-                self.ids.append(event["id"])
-                if self.gate is not None:
-                    await self.gate.wait()
-                elif self.delay:
-                    await asyncio.sleep(self.delay)
-        except SubscriptionError as exc:
-            self.error = exc
+    def _event_id(self, data: Any) -> int:
+        return int(data["id"])
+
+    async def _pause(self) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
+        else:
+            await asyncio.sleep(self.delay)
 
     def connected(self) -> bool:
-        return ConnectionState.CONNECTED in [s.state for s in self.states]
-
-    @property
-    def dropped(self) -> int:
-        return sum(dropped for _, dropped in self.gaps)
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
+        return ConnectionState.CONNECTED in [s.state for s in self.events]
 
 
 @asynccontextmanager
@@ -197,7 +174,7 @@ class TestBoundedEventsQueue:
         for before, dropped in consumer.gaps:
             expected = (consumer.ids[before - 1] + 1 if before else 0) + dropped
             assert consumer.ids[before] == expected
-        overflows = [s for s in consumer.states if s.state is ConnectionState.OVERFLOW]
+        overflows = [s for s in consumer.events if s.state is ConnectionState.OVERFLOW]
         assert all(s.reason and "fell behind" in s.reason for s in overflows)
         assert consumer.error is None
 
@@ -245,7 +222,7 @@ class TestBoundedEventsQueue:
             await slow.stop()
             await marker.stop()
         assert slow.ids == [0, *range(count - limit, count)]
-        overflows = [s for s in slow.states if s.state is ConnectionState.OVERFLOW]
+        overflows = [s for s in slow.events if s.state is ConnectionState.OVERFLOW]
         assert len(overflows) == 1
         assert overflows[0].dropped == count - 1 - limit
         assert overflows[0].reason == (
@@ -253,7 +230,7 @@ class TestBoundedEventsQueue:
         )
         assert slow.gaps == [(1, count - 1 - limit)]  # just before id 401
         assert slow.error is None
-        assert [s.state for s in slow.states] == [
+        assert [s.state for s in slow.events] == [
             ConnectionState.CONNECTING,
             ConnectionState.CONNECTED,
             ConnectionState.OVERFLOW,
@@ -291,8 +268,8 @@ class TestBoundedEventsQueue:
             "when another arrived (overflow='error')"
         )
         assert not slow.error.connection_lost
-        assert slow.states[-1].state is ConnectionState.CLOSED
-        assert ConnectionState.OVERFLOW not in [s.state for s in slow.states]
+        assert slow.events[-1].state is ConnectionState.CLOSED
+        assert ConnectionState.OVERFLOW not in [s.state for s in slow.events]
         # The subscription's end does not disturb the socket.
         assert emulator.events.open_connections <= 1
 

@@ -55,16 +55,29 @@ def rss() -> int:
 
 
 class SlowConsumer:
-    """Reads one event every ``delay`` seconds; records gaps where they fall."""
+    """Reads one event every ``delay`` seconds; records gaps where they fall.
 
-    def __init__(self, client: AppSyncClient, delay: float = 0.005) -> None:
+    tests/events/test_client_events_backpressure.py subclasses it for Events
+    channels (``_subscribe``, ``_event_id`` and ``_pause`` are its hooks).
+    """
+
+    def __init__(self, client: Any, delay: float = 0.005) -> None:
         self.ids: list[int] = []
         self.events: list[ConnectionEvent] = []
         self.gaps: list[tuple[int, int]] = []  # (items before the gap, dropped)
         self.error: SubscriptionError | None = None
         self.delay = delay
-        self.iterator = client.subscribe(ON_MESSAGE, on_state=self.on_state)
+        self.iterator = self._subscribe(client)
         self.task = asyncio.ensure_future(self._run())
+
+    def _subscribe(self, client: AppSyncClient) -> AsyncIterator[Any]:
+        return client.subscribe(ON_MESSAGE, on_state=self.on_state)
+
+    def _event_id(self, data: Any) -> int:
+        return int(data["onMessagePosted"]["id"])
+
+    async def _pause(self) -> None:
+        await asyncio.sleep(self.delay)
 
     def on_state(self, event: ConnectionEvent) -> None:
         self.events.append(event)
@@ -74,8 +87,8 @@ class SlowConsumer:
     async def _run(self) -> None:
         try:
             async for data in self.iterator:
-                self.ids.append(int(data["onMessagePosted"]["id"]))
-                await asyncio.sleep(self.delay)
+                self.ids.append(self._event_id(data))
+                await self._pause()
         except SubscriptionError as exc:
             self.error = exc
 

@@ -403,6 +403,7 @@ class _Sub(EventQueue[str]):
 
     __slots__ = ("channel", "ident", "task")
     logger = log
+    quiet_after_close = True
 
     def __init__(
         self,
@@ -448,6 +449,7 @@ class _EventsSocket:
         self.runner: asyncio.Task[None] | None = None
         self.closed = False
         self.send_lock = asyncio.Lock()
+        self.crowded = False  # a queue is half full: yield after this frame
         self.rand: Callable[[], float] = random.random
 
     # -- demand ---------------------------------------------------------------
@@ -685,6 +687,9 @@ class _EventsSocket:
                         self._dispatch(parse_message(message.data))
                     except ProtocolError as exc:
                         log.warning("Events: ignored a frame: %s", exc)
+                    if self.crowded:  # as the GraphQL reader does
+                        self.crowded = False
+                        await asyncio.sleep(0)  # let its consumer catch up
                     continue
                 if message.type == aiohttp.WSMsgType.ERROR:
                     reason = (
@@ -729,6 +734,7 @@ class _EventsSocket:
                 if isinstance(item, str) and not sub.push(item):
                     self._overflowed(sub)
                     return
+            self.crowded = self.crowded or sub.crowded
             return
         if kind == "ka":
             return

@@ -21,7 +21,9 @@ blocking it for one slow consumer would stall the others and lose the
 connection, and AppSync keeps no backlog to pause against (delivery is at
 most once; a reconnect already loses events, reported the same way). The
 newest events are kept because they supersede older ones for the usual
-live-update subscription. ``overflow="error"`` ends the subscription with
+live-update subscription. The reader does yield to the event loop after a
+frame that leaves a queue half full, so that a consumer that keeps up is not
+overrun by one burst (one socket read can hold thousands of small frames). ``overflow="error"`` ends the subscription with
 :class:`SubscriptionError` instead (after the queued events); and
 ``max_queued_events=None`` removes the bound (memory then grows as long as
 the consumer lags).
@@ -369,8 +371,8 @@ class EventQueue(Generic[_Item]):
     Shared by GraphQL (:class:`_Subscription`) and Events subscriptions. Events
     wait in ``items`` (at most ``limit``; see the module docs for the overflow
     policies); ``ending`` (an error or ``_END``) is served once they are all
-    taken. After ``CLOSED``, ``on_state`` callbacks get only ``OVERFLOW``
-    (before an event still queued).
+    taken. With ``quiet_after_close``, ``on_state`` callbacks get only
+    ``OVERFLOW`` after ``CLOSED`` (before an event still queued).
     """
 
     __slots__ = (
@@ -389,6 +391,9 @@ class EventQueue(Generic[_Item]):
 
     #: Where a consumer falling behind is logged.
     logger: ClassVar[logging.Logger] = log
+    #: Whether state changes after ``CLOSED`` go unreported (a GraphQL
+    #: ``start_ack`` landing after the consumer left is still reported).
+    quiet_after_close: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -428,6 +433,14 @@ class EventQueue(Generic[_Item]):
         self.items.append(item)
         self._wake()
         return True
+
+    @property
+    def crowded(self) -> bool:
+        """Half full or more: the socket's reader should yield to the event
+        loop before its next frame, so a consumer that keeps up is not
+        overrun by one burst (a single socket read can hold thousands of
+        small frames, all parsed and queued without the reader yielding)."""
+        return self.limit is not None and 2 * len(self.items) >= self.limit
 
     def overflow_error(self) -> SubscriptionError:
         """The error ending a subscription whose full queue overflowed
@@ -473,7 +486,11 @@ class EventQueue(Generic[_Item]):
         reason: str | None = None,
         dropped: int = 0,
     ) -> None:
-        if self.closed and state is not ConnectionState.OVERFLOW:
+        if (
+            self.closed
+            and self.quiet_after_close
+            and state is not ConnectionState.OVERFLOW
+        ):
             return  # an OVERFLOW still announces a gap before a queued event
         if state is ConnectionState.CLOSED:
             self.closed = True
@@ -541,6 +558,7 @@ class _Connection:
         self._changed = asyncio.Event()
         self._lost: asyncio.Future[str | None] | None = None
         self._last_frame = 0.0
+        self._crowded = False  # a queue is half full: yield after this frame
         self._keep_alive = DEFAULT_KEEP_ALIVE_MS / 1000
         self._watchdog: asyncio.TimerHandle | None = None
         self._linger: asyncio.TimerHandle | None = None
@@ -811,6 +829,9 @@ class _Connection:
                     self._dispatch(frame)
                     if lost.done():
                         return
+                    if self._crowded:
+                        self._crowded = False
+                        await asyncio.sleep(0)  # let its consumer catch up
                 elif message.type == aiohttp.WSMsgType.ERROR:
                     reason = (
                         f"connection error: {_describe(ws.exception() or Exception())}"
@@ -828,6 +849,8 @@ class _Connection:
             sub = self.by_id.get(frame.id)
             if sub is not None and not sub.push(frame):
                 self._overflowed(sub)
+            elif sub is not None and sub.crowded:
+                self._crowded = True
         elif isinstance(frame, KeepAlive):
             pass
         elif isinstance(frame, StartAck):

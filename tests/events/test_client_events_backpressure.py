@@ -13,6 +13,7 @@ the measurement would see a leak.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,7 +28,12 @@ from appsync_iam import (
 )
 from appsync_iam.emulator import AppSyncEmulator
 from tests.realtime.rt_helpers import eventually
-from tests.realtime.test_backpressure import BAD_QUEUE_OPTIONS, STATM, rss
+from tests.realtime.test_backpressure import (
+    BAD_QUEUE_OPTIONS,
+    STATM,
+    release_freed_memory,
+    rss,
+)
 from tests.realtime.test_backpressure import SlowConsumer as GraphQLSlowConsumer
 
 from .ev_emulator_helpers import SDL
@@ -185,6 +191,7 @@ class TestBoundedEventsQueue:
         """max_queued_events=None: the same rounds grow RSS by >= half their
         payload (the bounded test's measurement would see a leak)."""
         gate = asyncio.Event()  # never opened: one event taken, then none
+        release_freed_memory()
         async with subscriber(emulator, max_queued_events=None) as client:
             consumer = SlowConsumer(client, gate=gate)
             await subscribed(emulator, consumer)
@@ -291,6 +298,24 @@ class TestBoundedEventsQueue:
             await marker.stop()
         assert slow.gaps == [(1, 1)]
         assert slow.ids == [0, *range(2, 1_002)]
+
+    @pytest.mark.timeout(30)
+    async def test_a_consumer_that_keeps_up_loses_nothing_to_a_burst(
+        self, emulator: AppSyncEmulator
+    ) -> None:
+        """5,000 small events fanned out at once to a consumer doing no work,
+        with a bound of 20: one socket read holds hundreds of frames, but the
+        reader yields once the queue is half full, so none is dropped."""
+        count = 5_000
+        async with subscriber(emulator, max_queued_events=20) as client:
+            consumer = SlowConsumer(client, delay=0)
+            await subscribed(emulator, consumer)
+            events = [json.dumps({"id": i}) for i in range(count)]
+            await emulator.events.fan_out(("default", "flood"), events)
+            await eventually(lambda: len(consumer.ids) == count, timeout=20)
+            await consumer.stop()
+        assert consumer.ids == list(range(count))
+        assert consumer.gaps == []
 
     @pytest.mark.parametrize("options", BAD_QUEUE_OPTIONS)
     def test_bad_options_are_refused(self, options: dict[str, Any]) -> None:

@@ -23,8 +23,9 @@ most once; a reconnect already loses events, reported the same way). The
 newest events are kept because they supersede older ones for the usual
 live-update subscription. The reader does yield to the event loop after a
 frame that leaves a queue half full, so that a consumer that keeps up is not
-overrun by one burst (one socket read can hold thousands of small frames). ``overflow="error"`` ends the subscription with
-:class:`SubscriptionError` instead (after the queued events); and
+overrun by one burst (one socket read can hold thousands of small frames).
+``overflow="error"`` ends the subscription with :class:`SubscriptionError`
+instead (after the queued events); and
 ``max_queued_events=None`` removes the bound (memory then grows as long as
 the consumer lags).
 """

@@ -303,9 +303,9 @@ class TestBoundedEventsQueue:
     async def test_a_consumer_that_keeps_up_loses_nothing_to_a_burst(
         self, emulator: AppSyncEmulator
     ) -> None:
-        """5,000 small events fanned out at once to a consumer doing no work,
-        with a bound of 20: one socket read holds hundreds of frames, but the
-        reader yields once the queue is half full, so none is dropped."""
+        """As tests/realtime/test_backpressure.py's test of this name, through
+        the Events reader: 5,000 events fanned out at once, bound 20, all of
+        them reach a consumer doing no work."""
         count = 5_000
         async with subscriber(emulator, max_queued_events=20) as client:
             consumer = SlowConsumer(client, delay=0)

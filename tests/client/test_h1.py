@@ -461,9 +461,9 @@ class TestTLS:
 
 
 class TestAiohttpPath:
-    """gql's transport with ``client_session_args`` (even ``{}``), or a
-    request with gql ``extra_args``, keeps aiohttp for the POSTs: its trace
-    hooks see them. Without either, aiohttp sees none."""
+    """gql's transport with ``client_session_args`` (even ``{}``) keeps
+    aiohttp for the POSTs: its trace hooks see them. Without it, the lean
+    path still gives gql its ``response_headers``."""
 
     @staticmethod
     def tracing() -> tuple[list[str], aiohttp.TraceConfig]:
@@ -497,7 +497,7 @@ class TestAiohttpPath:
         assert data["postMessage"]["id"]
         assert seen == [emulator.url]
 
-    async def test_default_transport_path_is_not_aiohttp(
+    async def test_default_transport_path_keeps_response_headers(
         self, emulator: AppSyncEmulator
     ) -> None:
         from appsync_iam import AppSyncIAMTransport

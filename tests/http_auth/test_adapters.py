@@ -64,6 +64,21 @@ def _sync_bodies() -> list[str]:
     return ["none", "bytes", "file", "generator", "generator-unsigned"]
 
 
+def _put_sync(client: str, auth: Any, url: str, body: Any) -> Any:
+    """PUT ``body`` with httpx.Client or a requests.Session signed by ``auth``
+    (a file body is closed afterwards)."""
+    try:
+        if client == "httpx":
+            with httpx.Client(auth=auth) as session:
+                return session.put(url, content=body)
+        with requests.Session() as session:
+            session.auth = auth
+            return session.put(url, data=body, timeout=10)
+    finally:
+        if hasattr(body, "close"):
+            body.close()
+
+
 def _sync_body(kind: str, tmp_path: Any, offset: bool = True) -> Any:
     if kind == "none":
         return None
@@ -103,15 +118,7 @@ def test_sync_bodies(
         unsigned_payload=kind == "generator-unsigned",
     )
     body = _sync_body(kind, tmp_path, offset=client == "requests")
-    if client == "httpx":
-        with httpx.Client(auth=auth) as session:
-            response: Any = session.put(server.url + PATH, content=body)
-    else:
-        with requests.Session() as session:
-            session.auth = auth
-            response = session.put(server.url + PATH, data=body, timeout=10)
-    if kind == "file":
-        body.close()
+    response = _put_sync(client, auth, server.url + PATH, body)
     assert response.status_code == 200, response.text
     _check_echo(response.json(), b"" if body is None else BODY, service)
     headers = [(n.lower(), v) for n, v in server.requests[-1].headers]

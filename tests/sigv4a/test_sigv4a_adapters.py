@@ -45,6 +45,7 @@ from tests.http_auth.test_adapters import (
     PATH,
     _async_body,
     _check_echo,
+    _put_sync,
     _sync_bodies,
     _sync_body,
     _temporary,
@@ -105,15 +106,7 @@ def test_sync_bodies(
         unsigned_payload=kind == "generator-unsigned",
     )
     body = _sync_body(kind, tmp_path, offset=client == "requests")
-    if client == "httpx":
-        with httpx.Client(auth=auth) as session:
-            response: Any = session.put(server.url + PATH, content=body)
-    else:
-        with requests.Session() as session:
-            session.auth = auth
-            response = session.put(server.url + PATH, data=body, timeout=10)
-    if kind == "file":
-        body.close()
+    response = _put_sync(client, auth, server.url + PATH, body)
     assert response.status_code == 200, response.text
     answer = response.json()
     _check_echo(answer, b"" if body is None else BODY, service)

@@ -33,6 +33,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import aiohttp
+from _recovery import OnState, time_recoveries
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -164,38 +165,14 @@ async def delivery(client: AppSyncEventsClient, pipe: Connection, n: int) -> flo
 async def recovery(
     client: AppSyncEventsClient, pipe: Connection, rounds: int
 ) -> list[float]:
-    connected = {"n": 0, "at": 0.0}
-    target = {"n": CHANNELS}
-    ready = asyncio.Event()
-
-    def on_state(event: ConnectionEvent) -> None:
-        if event.state is ConnectionState.CONNECTED:
-            connected["n"] += 1
-            if connected["n"] == target["n"]:
-                connected["at"] = time.perf_counter()
-                ready.set()
-
-    async def consume(channel: str) -> None:
+    async def consume(index: int, on_state: OnState) -> None:
+        channel = f"/default/c{index}"
         async for _ in client.subscribe_channel(channel, on_state=on_state):
             pass
 
-    tasks = [asyncio.ensure_future(consume(f"/default/c{i}")) for i in range(CHANNELS)]
-    try:
-        await asyncio.wait_for(ready.wait(), 30)
-        times = []
-        for _ in range(rounds):
-            ready.clear()
-            target["n"] += CHANNELS
-            started = time.perf_counter()
-            await _request(pipe, "drop")
-            await asyncio.wait_for(ready.wait(), 30)
-            times.append(connected["at"] - started)
-            await asyncio.sleep(0.05)
-        return times
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    return await time_recoveries(
+        CHANNELS, consume, lambda: _request(pipe, "drop"), rounds
+    )
 
 
 # -- main -----------------------------------------------------------------------------

@@ -35,6 +35,8 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+from _recovery import OnState, time_recoveries
+
 from appsync_iam import (
     AppSyncIAMTransport,
     ConnectionEvent,
@@ -170,38 +172,16 @@ async def recovery(
     transport: AppSyncIAMTransport, pipe: Connection, base: float, rounds: int
 ) -> list[float]:
     client = RealtimeClient(transport, backoff_base=base, backoff_cap=max(base, 1e-3))
-    connected = {"n": 0, "at": 0.0}
-    ready = asyncio.Event()
-    target = {"n": SUBSCRIPTIONS}
-
-    def on_state(event: ConnectionEvent) -> None:
-        if event.state is ConnectionState.CONNECTED:
-            connected["n"] += 1
-            if connected["n"] == target["n"]:
-                connected["at"] = time.perf_counter()
-                ready.set()
-
     counter = _Counter()
-    tasks = [
-        asyncio.ensure_future(_consume(client, counter, on_state=on_state))
-        for _ in range(SUBSCRIPTIONS)
-    ]
+
+    async def consume(_: int, on_state: OnState) -> None:
+        await _consume(client, counter, on_state=on_state)
+
     try:
-        await asyncio.wait_for(ready.wait(), 30)
-        times = []
-        for _ in range(rounds):
-            ready.clear()
-            target["n"] += SUBSCRIPTIONS
-            started = time.perf_counter()
-            await _request(pipe, "drop")
-            await asyncio.wait_for(ready.wait(), 30)
-            times.append(connected["at"] - started)
-            await asyncio.sleep(0.05)
-        return times
+        return await time_recoveries(
+            SUBSCRIPTIONS, consume, lambda: _request(pipe, "drop"), rounds
+        )
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         await client.close()
 
 

@@ -44,7 +44,13 @@ from typing import Final, NamedTuple
 import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ._errors import ConfigurationError, RequestTimeout, TransportError, redact
+from ._errors import (
+    ConfigurationError,
+    RequestTimeout,
+    TransportError,
+    excerpt,
+    redact,
+)
 
 __all__ = ["H1Pool", "H1Response"]
 
@@ -70,23 +76,23 @@ def _parse_head(head: bytes) -> tuple[int, bool, list[tuple[str, str]]]:
     parts = lines[0].split(b" ", 2)
     version = parts[0]
     if len(parts) < 2 or not version.startswith(b"HTTP/1.") or len(parts[1]) != 3:
-        raise _Broken(f"bad status line {excerpt_bytes(lines[0])}")
+        raise _Broken(f"bad status line {_shown(lines[0])}")
     try:
         status = int(parts[1])
     except ValueError:
-        raise _Broken(f"bad status line {excerpt_bytes(lines[0])}") from None
+        raise _Broken(f"bad status line {_shown(lines[0])}") from None
     fields: list[tuple[str, str]] = []
     for line in lines[1:]:
         name, colon, value = line.partition(b":")
         if not colon or not name or name != name.strip():
-            raise _Broken(f"bad header line {excerpt_bytes(line)}")
+            raise _Broken(f"bad header line {_shown(line)}")
         fields.append((name.decode("latin-1"), value.strip().decode("latin-1")))
     return status, version == b"HTTP/1.1", fields
 
 
-def excerpt_bytes(raw: bytes, limit: int = 60) -> str:
-    text = raw[:limit].decode("latin-1")
-    return repr(text + ("..." if len(raw) > limit else ""))
+def _shown(raw: bytes) -> str:
+    """Bytes of a bad answer for an error message: short and redacted."""
+    return repr(excerpt(raw.decode("latin-1"), 60))
 
 
 def _decode(body: bytes, encoding: str) -> bytes:
@@ -254,9 +260,7 @@ class _Connection(asyncio.Protocol):
                 try:
                     size = int(size_text, 16)
                 except ValueError:
-                    raise _Broken(
-                        f"bad chunk size {excerpt_bytes(size_text)}"
-                    ) from None
+                    raise _Broken(f"bad chunk size {_shown(size_text)}") from None
                 if size == 0:  # last chunk: trailers end with an empty line
                     trailer_end = buf.find(b"\r\n\r\n", end)
                     if buf[end : end + 4] == b"\r\n\r\n":

@@ -27,7 +27,6 @@ and re-signs with the new key, so nothing reaches the caller either
 from __future__ import annotations
 
 import asyncio
-import gc
 import sys
 import time
 from collections import Counter
@@ -136,9 +135,6 @@ class TestRotation:
         seconds = 30.0
         issuer = RotatingIssuer(server.add_principal, lifetime=3.0, delay=0.2)
         source = CountingSource(CallableCredentials(issuer))
-        # A full collection of what earlier tests left on the heap (seen in a
-        # full run: one 0.37 s pause) is not a refresh stall: collect it first.
-        gc.collect()
         async with AppSyncClient(server.url, credentials=source) as client:
             async with LagMonitor() as lag:
                 load = await steady_load(client, seconds)

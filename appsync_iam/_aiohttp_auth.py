@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, payload
 from yarl import URL
 
+from ._credentials import FrozenCredentials
 from ._http_auth import (
     SIGNATURE_HEADERS,
     AdapterBase,
@@ -21,10 +22,11 @@ from ._http_auth import (
     is_seekable_file,
     pairs_to_sign,
 )
-from ._signer import UNSIGNED_PAYLOAD
+from ._signer import EMPTY_SHA256, UNSIGNED_PAYLOAD
 
 __all__ = ["AiohttpSigV4Middleware"]
 
+_UNKNOWN: Final = object()
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # aiohttp follows a redirect by calling the middlewares again in the same
 # task: (origin redirected from, URL redirected to), for the next call only.
@@ -63,12 +65,14 @@ class AiohttpSigV4Middleware(AdapterBase):
                 for name in SIGNATURE_HEADERS:
                     headers.popall(name, None)
                 return await self._send(request, handler)
+        credentials = await self._core.credentials()
+        if await self._sign_known(request, credentials):
+            return await self._send(request, handler)
         payload_hash = given_payload_hash(headers)
         if payload_hash is None:
             payload_hash = await self._payload_hash(request)
         for name in SIGNATURE_HEADERS:
             headers.popall(name, None)
-        credentials = await self._core.credentials()
         signed = self._core.sign(
             request.method,
             str(request.url),
@@ -78,6 +82,47 @@ class AiohttpSigV4Middleware(AdapterBase):
         )
         headers.update(signed)
         return await self._send(request, handler)
+
+    async def _sign_known(
+        self, request: ClientRequest, credentials: FrozenCredentials
+    ) -> bool:
+        """Sign a bytes-body request of a shape seen before (or learn it);
+        False when it takes the general path.
+
+        The shape key is the method, the yarl URL and the header items
+        without Content-Length, so a steady session skips decoding and
+        filtering the header pairs again.
+        """
+        body = request.body
+        empty = body is None or body == b""
+        if not empty and type(body) is not payload.BytesPayload:
+            return False
+        headers = request.headers
+        token = credentials.token
+        key = (
+            request.method,
+            request.url,
+            tuple([item for item in headers.items() if item[0] != "Content-Length"]),
+            not token,
+        )
+        core = self._core
+        plan = core.shapes.get(key, _UNKNOWN)
+        if plan is _UNKNOWN:
+            pairs = [(name.lower(), value) for name, value in headers.items()]
+            plan = core.learn(key, request.method, str(request.url), pairs, bool(token))
+        if plan is None:
+            return False
+        payload_hash = (
+            EMPTY_SHA256 if empty else hash_bytes(await body.as_bytes())  # type: ignore[union-attr]
+        )
+        amz_date, authorization = core.sign_known(plan, payload_hash, credentials)  # type: ignore[arg-type]
+        signed = {"x-amz-date": amz_date, "Authorization": authorization}
+        if core.sends_content_sha256:
+            signed["x-amz-content-sha256"] = payload_hash
+        if token:
+            signed["X-Amz-Security-Token"] = token
+        headers.extend(signed)
+        return True
 
     @staticmethod
     async def _send(

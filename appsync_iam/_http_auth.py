@@ -25,9 +25,11 @@ from collections.abc import (
     AsyncIterable,
     Awaitable,
     Callable,
+    Hashable,
     Iterable,
     Iterator,
     Mapping,
+    Sequence,
 )
 from concurrent.futures import Future
 from datetime import datetime, timezone
@@ -45,6 +47,7 @@ from ._errors import ConfigurationError, UnsignableRequestError
 from ._signer import UNSIGNED_PAYLOAD, SigV4Signer
 
 if TYPE_CHECKING:
+    from ._signer import _Plan
     from ._sigv4a import SigV4ASigner
 
 __all__ = [
@@ -75,6 +78,9 @@ SIGNATURE_HEADERS: Final = (
 )
 # Sent but never signed by the adapters (see pairs_to_sign).
 NOT_SIGNED: Final = frozenset((*SIGNATURE_HEADERS, "content-length"))
+# Request shapes an adapter remembers (see SigningCore.shapes); cleared when
+# full, as the signer's plan cache: a steady-state client has a few.
+_SHAPE_CACHE_SIZE: Final = 256
 _T = TypeVar("_T")
 
 
@@ -279,8 +285,11 @@ class SigningCore:
     __slots__ = (
         "_clock",
         "_include_sha",
+        "_sigv4",
         "_sync",
         "max_buffer",
+        "sends_content_sha256",
+        "shapes",
         "signer",
         "source",
         "unsigned_payload",
@@ -316,6 +325,17 @@ class SigningCore:
         self.max_buffer = max_buffer
         self._include_sha = include_content_sha256
         self._clock = clock
+        self._sigv4 = isinstance(self.signer, SigV4Signer)
+        #: Whether requests signed by sign_known() send x-amz-content-sha256.
+        self.sends_content_sha256 = (
+            include_content_sha256 or self.signer.requires_content_sha256
+        )
+        #: An adapter's key for a request shape (method, URL and headers as
+        #: its client holds them, Content-Length left out, token present)
+        #: -> the signer's plan for it, or None when that shape takes the
+        #: general path (stale or caller-set signature headers, SigV4A).
+        #: Filled by learn(); read by the adapters with a dict lookup.
+        self.shapes: dict[Hashable, _Plan | None] = {}
 
     def __repr__(self) -> str:
         signer = self.signer
@@ -404,6 +424,53 @@ class SigningCore:
         if credentials.token:
             result["X-Amz-Security-Token"] = credentials.token
         return result
+
+    # signing a request of a known shape (bytes body): the adapters' fast path
+
+    def learn(
+        self,
+        key: Hashable,
+        method: str,
+        url: str,
+        pairs: Sequence[tuple[str, str | bytes]],
+        has_token: bool,
+    ) -> _Plan | None:
+        """Remember how to sign requests of this shape (``pairs``: lowercase
+        names, as :func:`pairs_to_sign` takes them) under the adapter's
+        ``key``; None: sign them with :meth:`sign` instead."""
+        if any(name in SIGNATURE_HEADERS for name, _ in pairs):
+            # Signed before (a retry) or a caller's own content hash: the
+            # key holds per-request values, so it is not worth remembering.
+            return None
+        plan = None
+        if self._sigv4:
+            signer: SigV4Signer = self.signer  # type: ignore[assignment]
+            plan = signer.plan(
+                method,
+                url,
+                pairs_to_sign(pairs),
+                has_token=has_token,
+                include_content_sha256=self._include_sha,
+            )
+        shapes = self.shapes
+        if len(shapes) >= _SHAPE_CACHE_SIZE:
+            shapes.clear()  # atomic; the next requests learn again
+        shapes[key] = plan
+        return plan
+
+    def sign_known(
+        self, plan: _Plan, payload_hash: str, credentials: FrozenCredentials
+    ) -> tuple[str, str]:
+        """``(x-amz-date, Authorization)`` for a request of a learned shape
+        whose body hashes to ``payload_hash``. The adapter also sends the
+        session token and, when :attr:`sends_content_sha256`, the hash."""
+        return self.signer.sign_plan(  # type: ignore[union-attr]
+            plan,
+            payload_hash,
+            credentials,
+            now=None if self._clock is None else self._clock(),
+            include_content_sha256=self._include_sha,
+        )
 
 
 class HeaderPairs(Mapping[str, str]):

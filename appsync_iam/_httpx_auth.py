@@ -64,33 +64,93 @@ class HttpxSigV4Auth(AdapterBase, httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        pairs = _pairs(request.headers)
-        payload_hash = self._payload_hash(request, pairs)
+        credentials = self._core.credentials_sync()
+        payload_hash = self._sign_known(request, credentials)
         if payload_hash is None:
-            stream = request.stream
-            if not isinstance(stream, httpx.SyncByteStream):
-                raise self._core.unknown_body(stream)
-            request.stream = httpx.ByteStream(self._core.buffer_iterable(stream))
-            payload_hash = hash_bytes(request.read())
-        self._sign(request, pairs, payload_hash, self._core.credentials_sync())
+            pairs = _pairs(request.headers)
+            payload_hash = self._payload_hash(request, pairs)
+            if payload_hash is None:
+                stream = request.stream
+                if not isinstance(stream, httpx.SyncByteStream):
+                    raise self._core.unknown_body(stream)
+                request.stream = httpx.ByteStream(self._core.buffer_iterable(stream))
+                payload_hash = hash_bytes(request.read())
+            self._sign(request, pairs, payload_hash, credentials)
         _guard(request, _SyncGuard(self, request, payload_hash))
         yield request
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        pairs = _pairs(request.headers)
-        payload_hash = self._payload_hash(request, pairs)
+        credentials = await self._core.credentials()
+        payload_hash = self._sign_known(request, credentials)
         if payload_hash is None:
-            stream = request.stream
-            if not isinstance(stream, httpx.AsyncByteStream):
-                raise self._core.unknown_body(stream)
-            body = await self._core.buffer_async_iterable(stream)
-            request.stream = httpx.ByteStream(body)
-            payload_hash = hash_bytes(await request.aread())
-        self._sign(request, pairs, payload_hash, await self._core.credentials())
+            pairs = _pairs(request.headers)
+            payload_hash = self._payload_hash(request, pairs)
+            if payload_hash is None:
+                stream = request.stream
+                if not isinstance(stream, httpx.AsyncByteStream):
+                    raise self._core.unknown_body(stream)
+                body = await self._core.buffer_async_iterable(stream)
+                request.stream = httpx.ByteStream(body)
+                payload_hash = hash_bytes(await request.aread())
+            self._sign(request, pairs, payload_hash, credentials)
         _guard(request, _AsyncGuard(self, request, payload_hash))
         yield request
+
+    def _sign_known(
+        self, request: httpx.Request, credentials: FrozenCredentials
+    ) -> str | None:
+        """Sign a bytes-body request of a shape seen before (or learn it);
+        its payload hash, or None when it takes the general path.
+
+        The shape key is what httpx holds (the parsed URL, the header
+        triples but Content-Length, the header encoding when one was set),
+        so a steady client signs without building the URL string or the
+        decoded header pairs again (~4 µs of ~20).
+        """
+        headers = request.headers
+        items = _triples(headers)
+        stream = request.stream
+        if items is None or type(stream) is not httpx.ByteStream:
+            return None
+        url = request.url
+        token = credentials.token
+        key = (
+            request.method,
+            getattr(url, "_uri_reference", None) or str(url),
+            tuple([triple for triple in items if triple[1] != b"content-length"]),
+            getattr(headers, "_encoding", None),
+            not token,
+        )
+        core = self._core
+        plan = core.shapes.get(key, _UNKNOWN)
+        if plan is _UNKNOWN:
+            plan = core.learn(
+                key, request.method, str(url), _pairs(headers), bool(token)
+            )
+        if plan is None:
+            return None
+        payload_hash = hash_bytes(request.read())
+        amz_date, authorization = core.sign_known(plan, payload_hash, credentials)  # type: ignore[arg-type]
+        added = [
+            (b"x-amz-date", b"x-amz-date", amz_date.encode()),
+            (b"Authorization", b"authorization", authorization.encode()),
+        ]
+        if core.sends_content_sha256:
+            added.append(
+                (
+                    b"x-amz-content-sha256",
+                    b"x-amz-content-sha256",
+                    payload_hash.encode(),
+                )
+            )
+        if token:
+            added.append(
+                (b"X-Amz-Security-Token", b"x-amz-security-token", token.encode())
+            )
+        items.extend(added)
+        return payload_hash
 
     def _payload_hash(
         self, request: httpx.Request, pairs: list[tuple[str, str]]
@@ -137,6 +197,7 @@ class HttpxSigV4Auth(AdapterBase, httpx.Auth):
 
 
 _RAW_NAMES: dict[str, tuple[bytes, bytes]] = {}
+_UNKNOWN: Final = object()
 
 
 def _triples(headers: httpx.Headers) -> list[tuple[bytes, bytes, bytes]] | None:
@@ -216,10 +277,9 @@ class _SyncGuard:
     def __init__(
         self, auth: HttpxSigV4Auth, request: httpx.Request, payload_hash: str
     ) -> None:
-        url = request.url
         self._auth = auth
-        self._url = url
-        self._origin = _origin(url.raw_scheme, url.raw_host, url.port)
+        self._url = request.url
+        self._origin: tuple[bytes, bytes, int] | None = None  # when a hop asks
         self._stream = request.stream
         self._payload_hash = payload_hash
         self._sent = False
@@ -251,6 +311,9 @@ class _SyncGuard:
             origin = _origin(wire_url.raw_scheme, wire_url.raw_host, wire_url.port)
         kept = [(n, v) for n, v in headers if n.lower() not in _SIGNATURE_BYTES]
         payload_hash = self._hop_payload_hash(request.stream)
+        if self._origin is None:
+            first = self._url
+            self._origin = _origin(first.raw_scheme, first.raw_host, first.port)
         if origin != self._origin or payload_hash is None:
             headers[:] = kept  # never signed for another origin
             return None

@@ -6,11 +6,12 @@ not import requests (``pip install 'appsync-iam[requests]'``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import requests
 from requests.auth import AuthBase
 
+from ._credentials import FrozenCredentials
 from ._http_auth import (
     SIGNATURE_HEADERS,
     AdapterBase,
@@ -19,9 +20,11 @@ from ._http_auth import (
     is_seekable_file,
     pairs_to_sign,
 )
-from ._signer import UNSIGNED_PAYLOAD
+from ._signer import EMPTY_SHA256, UNSIGNED_PAYLOAD
 
 __all__ = ["RequestsSigV4Auth"]
+
+_UNKNOWN: Final = object()
 
 
 class RequestsSigV4Auth(AdapterBase, AuthBase):
@@ -44,6 +47,59 @@ class RequestsSigV4Auth(AdapterBase, AuthBase):
     """
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        credentials = self._core.credentials_sync()
+        if not self._sign_known(r, credentials):
+            self._sign(r, credentials)
+        hooks = r.hooks["response"]
+        if _unsign_redirect not in hooks:  # a request signed again (a retry)
+            hooks.append(_unsign_redirect)
+        return r
+
+    def _sign_known(
+        self, r: requests.PreparedRequest, credentials: FrozenCredentials
+    ) -> bool:
+        """Sign a bytes-body request of a shape seen before (or learn it);
+        False when it takes the general path (:meth:`_sign`).
+
+        The shape key is the method, the URL and the header items as
+        requests holds them (its ``CaseInsensitiveDict`` store), without
+        Content-Length, so a steady client skips decoding and filtering the
+        header pairs again.
+        """
+        body = r.body
+        store = getattr(r.headers, "_store", None)
+        if (body is not None and type(body) is not bytes) or not isinstance(
+            store, dict
+        ):
+            return False
+        token = credentials.token
+        key = (
+            r.method,
+            r.url,
+            tuple([item for item in store.items() if item[0] != "content-length"]),
+            not token,
+        )
+        core = self._core
+        plan = core.shapes.get(key, _UNKNOWN)
+        if plan is _UNKNOWN:
+            pairs = list(r.headers.lower_items())
+            plan = core.learn(key, r.method or "GET", r.url or "", pairs, bool(token))
+        if plan is None:
+            return False
+        payload_hash = EMPTY_SHA256 if body is None else hash_bytes(body)
+        amz_date, authorization = core.sign_known(plan, payload_hash, credentials)  # type: ignore[arg-type]
+        headers = r.headers
+        headers["x-amz-date"] = amz_date
+        headers["Authorization"] = authorization
+        if core.sends_content_sha256:
+            headers["x-amz-content-sha256"] = payload_hash
+        if token:
+            headers["X-Amz-Security-Token"] = token
+        return True
+
+    def _sign(
+        self, r: requests.PreparedRequest, credentials: FrozenCredentials
+    ) -> None:
         headers = r.headers
         names = [name for name, _ in headers.lower_items()]
         payload_hash = None
@@ -54,7 +110,6 @@ class RequestsSigV4Auth(AdapterBase, AuthBase):
         for name in SIGNATURE_HEADERS:
             if name in names:
                 del headers[name]
-        credentials = self._core.credentials_sync()
         signed = self._core.sign(
             r.method or "GET",
             r.url or "",
@@ -64,10 +119,6 @@ class RequestsSigV4Auth(AdapterBase, AuthBase):
         )
         for name, value in signed.items():  # not MutableMapping.update: slower
             headers[name] = value
-        hooks = r.hooks["response"]
-        if _unsign_redirect not in hooks:  # a request signed again (a retry)
-            hooks.append(_unsign_redirect)
-        return r
 
     def _payload_hash(self, r: requests.PreparedRequest) -> str:
         body: Any = r.body

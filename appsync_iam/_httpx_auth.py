@@ -60,6 +60,8 @@ class HttpxSigV4Auth(AdapterBase, httpx.Auth):
 
     requires_request_body = False
     requires_response_body = False
+    # The last session token and its bytes (one tuple: threads swap it whole).
+    _token_bytes: tuple[str, bytes] = ("", b"")
 
     def sync_auth_flow(
         self, request: httpx.Request
@@ -146,9 +148,10 @@ class HttpxSigV4Auth(AdapterBase, httpx.Auth):
                 )
             )
         if token:
-            added.append(
-                (b"X-Amz-Security-Token", b"x-amz-security-token", token.encode())
-            )
+            encoded = self._token_bytes
+            if encoded[0] is not token:  # new credentials: encode ~1 KB once
+                encoded = self._token_bytes = (token, token.encode())
+            added.append((b"X-Amz-Security-Token", b"x-amz-security-token", encoded[1]))
         items.extend(added)
         return payload_hash
 

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import requests
 from requests.auth import AuthBase
+from requests.structures import CaseInsensitiveDict
 
 from ._credentials import FrozenCredentials
 from ._http_auth import (
@@ -67,11 +68,12 @@ class RequestsSigV4Auth(AdapterBase, AuthBase):
         header pairs again.
         """
         body = r.body
-        store = getattr(r.headers, "_store", None)
-        if (body is not None and type(body) is not bytes) or not isinstance(
-            store, dict
-        ):
+        headers = r.headers
+        if (body is not None and type(body) is not bytes) or type(
+            headers
+        ) is not CaseInsensitiveDict:
             return False
+        store: dict[str, tuple[str, Any]] = headers._store  # its lowercase-keyed dict
         token = credentials.token
         key = (
             r.method,
@@ -82,19 +84,20 @@ class RequestsSigV4Auth(AdapterBase, AuthBase):
         core = self._core
         plan = core.shapes.get(key, _UNKNOWN)
         if plan is _UNKNOWN:
-            pairs = list(r.headers.lower_items())
+            pairs = list(headers.lower_items())
             plan = core.learn(key, r.method or "GET", r.url or "", pairs, bool(token))
         if plan is None:
             return False
         payload_hash = EMPTY_SHA256 if body is None else hash_bytes(body)
         amz_date, authorization = core.sign_known(plan, payload_hash, credentials)  # type: ignore[arg-type]
-        headers = r.headers
-        headers["x-amz-date"] = amz_date
-        headers["Authorization"] = authorization
+        # What CaseInsensitiveDict.__setitem__ stores (lowercase key ->
+        # (name, value)), without its call and lower() per header.
+        store["x-amz-date"] = ("x-amz-date", amz_date)
+        store["authorization"] = ("Authorization", authorization)
         if core.sends_content_sha256:
-            headers["x-amz-content-sha256"] = payload_hash
+            store["x-amz-content-sha256"] = ("x-amz-content-sha256", payload_hash)
         if token:
-            headers["X-Amz-Security-Token"] = token
+            store["x-amz-security-token"] = ("X-Amz-Security-Token", token)
         return True
 
     def _sign(

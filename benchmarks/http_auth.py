@@ -15,17 +15,29 @@ auth on it (requests: ``auth(prepared)``; httpx: the first request of
 stub answer at once, the coroutine driven by one ``send(None)`` since nothing
 in it waits, so no event-loop cost is counted). The "build only" rows are
 the same request construction without auth (aiohttp: the ``ClientRequest`` a
-session builds for each hop before calling its middlewares); the "auth"
-column is the candidate minus its client's build-only median, and the ratio
-compares that with the fastest peer's auth column.
+session builds for each hop before calling its middlewares). Two auth
+columns, each with the fastest peer's figure divided by the candidate's:
+
+- "subtracted": the candidate's build + auth batch minus its client's
+  build-only batch of the same round (median over rounds); noisy, since the
+  build costs 5-20x the auth;
+- "pre-built": the auth step alone, timed over a batch of requests built
+  before the clock starts (no subtraction; the requests are as cold in the
+  CPU caches as those of a client with many in flight).
 
 Candidates: requests-aws4auth (``AWS4Auth``), aws-requests-auth
 (``AWSRequestsAuth``), httpx-auth-awssigv4 (``SigV4Auth``, called as
 ``auth(request)``), botocore ``SigV4Auth`` over an ``AWSRequest``;
 ours: ``HttpxSigV4Auth``, ``RequestsSigV4Auth``, ``AiohttpSigV4Middleware``
-(when installed, i.e. once the adapters are on main) and the signing core
+(when installed, i.e. once the adapters are on main), the signing core
 alone (``SigV4Signer.sign``, no request object, signing what the adapters
-sign for this service: no ``x-amz-content-sha256``, as botocore).
+sign for this service: no ``x-amz-content-sha256``, as botocore), and the
+signature alone as the adapters compute it for a request shape they have
+seen (the body's hash and ``SigV4Signer.sign_plan`` on the cached plan).
+Floors: the SHA-256 work of one signature (body hash, canonical-request
+hash, HMAC with precomputed pads), its per-request part when the per-second
+states are cached, and each client's cost of setting the 3 signature
+headers through its public API.
 A second table signs the same request with SigV4A: ``HttpxSigV4Auth``
 with ``algorithm="SigV4A"`` beside botocore's CRT signer (``--no-sigv4a``
 skips it; ``--no-upload`` skips the 200 MB upload table).
@@ -34,10 +46,9 @@ Timing: CPU time of this process (``time.process_time``), so time spent
 descheduled on a shared machine is not counted; each candidate runs in
 batches of about 20 ms of CPU, batches interleaved across candidates (cache
 and frequency effects hit all alike), 21 rounds; "build + auth" is the
-median of the per-batch means, "auth" the median over rounds of the
-candidate's batch minus its client's build-only batch of the same round.
-Numbers from a shared, noisy machine still vary by 10-20 % run to run; the
-ratios are steadier than the absolute figures.
+median of the per-batch means, the auth columns as above. Numbers from a
+shared, noisy machine still vary by 10-30 % run to run; the ratios are
+steadier than the absolute figures.
 """
 
 from __future__ import annotations
@@ -48,7 +59,8 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from hashlib import sha256
+from typing import Any, NamedTuple
 
 from appsync_iam import FrozenCredentials
 from appsync_iam._signer import SigV4Signer
@@ -65,9 +77,27 @@ ROUNDS = 21
 BATCH_SECONDS = 0.02
 
 
-def candidates() -> dict[str, tuple[str, Callable[[], object]]]:
-    """name -> (client family for the build-only baseline, one signed request)."""
-    found: dict[str, tuple[str, Callable[[], object]]] = {}
+class Candidate(NamedTuple):
+    """``family``: the client whose build-only row is subtracted ("none":
+    nothing); ``build`` makes the request object, ``auth`` signs it (None
+    for a build-only row)."""
+
+    family: str
+    build: Callable[[], Any]
+    auth: Callable[[Any], object] | None = None
+
+    def run(self) -> object:
+        """Build, then sign: one call of the "build + auth" column."""
+        built = self.build()
+        return built if self.auth is None else self.auth(built)
+
+
+def _none() -> None:
+    return None
+
+
+def candidates() -> dict[str, Candidate]:
+    found: dict[str, Candidate] = {}
     import httpx
     import requests
     from botocore.auth import SigV4Auth
@@ -83,69 +113,76 @@ def candidates() -> dict[str, tuple[str, Callable[[], object]]]:
     def botocore_build() -> AWSRequest:
         return AWSRequest("POST", URL, data=BODY, headers=HEADERS)
 
-    found["build only: requests"] = ("requests", requests_build)
-    found["build only: httpx"] = ("httpx", httpx_build)
-    found["build only: botocore AWSRequest"] = ("botocore", botocore_build)
+    found["build only: requests"] = Candidate("requests", requests_build)
+    found["build only: httpx"] = Candidate("httpx", httpx_build)
+    found["build only: botocore AWSRequest"] = Candidate("botocore", botocore_build)
 
     botocore_auth = SigV4Auth(
         Credentials(CREDS.access_key, CREDS.secret_key, CREDS.token), SERVICE, REGION
     )
-
-    def botocore_signed() -> object:
-        request = botocore_build()
-        botocore_auth.add_auth(request)
-        return request
-
-    found["peer: botocore SigV4Auth"] = ("botocore", botocore_signed)
+    found["peer: botocore SigV4Auth"] = Candidate(
+        "botocore", botocore_build, botocore_auth.add_auth
+    )
 
     from requests_aws4auth import AWS4Auth
 
     aws4auth = AWS4Auth(
         CREDS.access_key, CREDS.secret_key, REGION, SERVICE, session_token=CREDS.token
     )
-    found["peer: requests-aws4auth"] = ("requests", lambda: aws4auth(requests_build()))
+    found["peer: requests-aws4auth"] = Candidate("requests", requests_build, aws4auth)
 
     from aws_requests_auth.aws_auth import AWSRequestsAuth
 
     aws_requests_auth = AWSRequestsAuth(
         CREDS.access_key, CREDS.secret_key, HOST, REGION, SERVICE, CREDS.token
     )
-    found["peer: aws-requests-auth"] = (
-        "requests", lambda: aws_requests_auth(requests_build()),
-    )  # fmt: skip
+    found["peer: aws-requests-auth"] = Candidate(
+        "requests", requests_build, aws_requests_auth
+    )
 
     from httpx_auth_awssigv4 import SigV4Auth as HttpxAuthAwsSigV4
 
     httpx_peer = HttpxAuthAwsSigV4(
         CREDS.access_key, CREDS.secret_key, SERVICE, REGION, CREDS.token
     )
-    found["peer: httpx-auth-awssigv4"] = (
-        "httpx", lambda: httpx_peer(httpx_build()),
-    )  # fmt: skip
+    found["peer: httpx-auth-awssigv4"] = Candidate("httpx", httpx_build, httpx_peer)
 
     found.update(_floor_candidates(httpx_build, requests_build))
 
     signer = SigV4Signer(REGION, SERVICE)
-    found["ours: SigV4Signer.sign (core, no request object)"] = (
-        "none",
-        lambda: signer.sign(
+    found["ours: SigV4Signer.sign (core, no request object)"] = Candidate(
+        "none", _none,
+        lambda _: signer.sign(
             "POST", URL, HEADERS, BODY, CREDS, include_content_sha256=False
         ),
+    )  # fmt: skip
+
+    # The signature alone, as the adapters compute it for a request of a
+    # shape they have seen: the body's hash, then sign_plan() on the cached
+    # plan (what is left of SigV4Signer.sign without building its headers).
+    plan = signer.plan(
+        "POST", URL, HEADERS, has_token=True, include_content_sha256=False
+    )
+    found["ours: body hash + SigV4Signer.sign_plan (the signature alone)"] = (
+        Candidate(
+            "none", _none,
+            lambda _: signer.sign_plan(plan, sha256(BODY).hexdigest(), CREDS),
+        )
     )  # fmt: skip
 
     import appsync_iam
 
     if hasattr(appsync_iam, "HttpxSigV4Auth"):
         ours_httpx = appsync_iam.HttpxSigV4Auth(SERVICE, REGION, credentials=CREDS)
-        found["ours: HttpxSigV4Auth"] = (
-            "httpx", lambda: next(ours_httpx.sync_auth_flow(httpx_build())),
-        )  # fmt: skip
+        found["ours: HttpxSigV4Auth"] = Candidate(
+            "httpx", httpx_build, lambda r: next(ours_httpx.sync_auth_flow(r))
+        )
         ours_requests = appsync_iam.RequestsSigV4Auth(
             SERVICE, REGION, credentials=CREDS
         )
-        found["ours: RequestsSigV4Auth"] = (
-            "requests", lambda: ours_requests(requests_build()),
-        )  # fmt: skip
+        found["ours: RequestsSigV4Auth"] = Candidate(
+            "requests", requests_build, ours_requests
+        )
         found.update(_aiohttp_candidates())
     else:
         print(
@@ -168,7 +205,7 @@ _SIGNATURE_HEADERS = {
 
 def _floor_candidates(
     httpx_build: Callable[[], Any], requests_build: Callable[[], Any]
-) -> dict[str, tuple[str, Callable[[], object]]]:
+) -> dict[str, Candidate]:
     """What no auth can skip: the SHA-256 work of one signature (body hash,
     canonical-request hash, the HMAC of the string to sign with its pads
     precomputed, as benchmarks/sign.py's floor), and each client's own cost
@@ -189,7 +226,7 @@ def _floor_candidates(
     sts = b"AWS4-HMAC-SHA256\n20261203T120000Z\n20261203/eu-west-1/execute-api/" \
         b"aws4_request\n" + b"0" * 64  # fmt: skip
 
-    def hashing_floor() -> str:
+    def hashing_floor(_: object) -> str:
         hashlib.sha256(BODY).hexdigest()
         hashlib.sha256(canonical).hexdigest()
         i = inner.copy()
@@ -198,36 +235,51 @@ def _floor_candidates(
         o.update(i.digest())
         return o.hexdigest()
 
-    # Set on a copy of a built request's headers (the copy is counted: an
-    # upper bound), not build + set minus build: a 30-80 µs build's noise
-    # would swamp a 2 µs difference.
+    # What a signer that keeps per-second state (as ours does) still hashes
+    # per request: the body, the 64-character payload hash on a copied
+    # canonical-request state, and the HMAC on copied pad states.
+    head = hashlib.sha256(canonical[:-64])
+    sts_prefix = sts[:-64]
+
+    def cached_hashing_floor(_: object) -> str:
+        payload = hashlib.sha256(BODY).hexdigest()
+        state = head.copy()
+        state.update(payload.encode())
+        i = inner.copy()
+        i.update(sts_prefix + state.hexdigest().encode())
+        o = outer.copy()
+        o.update(i.digest())
+        return o.hexdigest()
+
+    # Headers set through each client's public API. "build + auth" counts a
+    # copy of a built request's headers too (an upper bound, family "none":
+    # a 30-80 µs build's noise would swamp a 2 µs difference); the
+    # pre-built column only the setting.
     httpx_headers = httpx_build().headers
     requests_headers = requests_build().headers
 
-    def httpx_set_headers() -> object:
-        headers = httpx_headers.copy()
-        for name, value in _SIGNATURE_HEADERS.items():
-            headers[name] = value
-        return headers
-
-    def requests_set_headers() -> object:
-        headers = requests_headers.copy()
+    def set_headers(headers: Any) -> object:
         for name, value in _SIGNATURE_HEADERS.items():
             headers[name] = value
         return headers
 
     return {
-        "floor: SHA-256 work of one signature": ("none", hashing_floor),
-        "floor: httpx: copy a built request's Headers, set the 3 headers": (
-            "none", httpx_set_headers,
+        "floor: SHA-256 work of one signature": Candidate(
+            "none", _none, hashing_floor
         ),
-        "floor: requests: copy a prepared request's headers, set the 3": (
-            "none", requests_set_headers,
+        "floor: its per-request part, with per-second states cached": Candidate(
+            "none", _none, cached_hashing_floor,
+        ),
+        "floor: httpx: set the 3 headers on a built request's Headers": Candidate(
+            "none", httpx_headers.copy, set_headers,
+        ),
+        "floor: requests: set the 3 on a prepared request's headers": Candidate(
+            "none", requests_headers.copy, set_headers,
         ),
     }  # fmt: skip
 
 
-def _aiohttp_candidates() -> dict[str, tuple[str, Callable[[], object]]]:
+def _aiohttp_candidates() -> dict[str, Candidate]:
     """aiohttp's build (a ``ClientRequest``, as a session makes one per hop)
     and our middleware called on it with a stub handler, driven without an
     event loop: nothing in it waits (static credentials, a bytes body), so
@@ -257,28 +309,26 @@ def _aiohttp_candidates() -> dict[str, tuple[str, Callable[[], object]]]:
 
     middleware = appsync_iam.AiohttpSigV4Middleware(SERVICE, REGION, credentials=CREDS)
 
-    def aiohttp_signed() -> object:
-        step = middleware(aiohttp_build(), stub_handler)  # type: ignore[arg-type]
+    def aiohttp_signed(request: ClientRequest) -> object:
+        step = middleware(request, stub_handler)  # type: ignore[arg-type]
         try:
             step.send(None)
         except StopIteration as done:
             return done.value
         raise RuntimeError("the middleware waited: not a CPU-only measurement")
 
-    aiohttp_headers = aiohttp_build().headers
-
-    def aiohttp_set_headers() -> object:
-        headers = aiohttp_headers.copy()
+    def update_headers(headers: Any) -> object:
         headers.update(_SIGNATURE_HEADERS)
         return headers
 
     return {
-        "build only: aiohttp ClientRequest": ("aiohttp", aiohttp_build),
-        "floor: aiohttp: copy a ClientRequest's headers, update with the 3": (
-            "none",
-            aiohttp_set_headers,
+        "build only: aiohttp ClientRequest": Candidate("aiohttp", aiohttp_build),
+        "floor: aiohttp: update a ClientRequest's headers with the 3": Candidate(
+            "none", aiohttp_build().headers.copy, update_headers
         ),
-        "ours: AiohttpSigV4Middleware": ("aiohttp", aiohttp_signed),
+        "ours: AiohttpSigV4Middleware": Candidate(
+            "aiohttp", aiohttp_build, aiohttp_signed
+        ),
     }
 
 
@@ -294,58 +344,70 @@ def _batch_size(fn: Callable[[], object]) -> int:
 
 
 def measure_rounds(
-    found: dict[str, tuple[str, Callable[[], object]]],
-) -> dict[str, list[float]]:
-    """µs per call of each candidate, one batch per round, rounds interleaved."""
-    sizes = {name: _batch_size(fn) for name, (_, fn) in found.items()}
-    samples: dict[str, list[float]] = {name: [] for name in found}
+    found: dict[str, Candidate],
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """µs per call of each candidate, one batch per round, rounds interleaved:
+    (build + auth per call, auth alone per call over requests built before
+    the batch's clock starts)."""
+    sizes = {name: _batch_size(c.run) for name, c in found.items()}
+    whole: dict[str, list[float]] = {name: [] for name in found}
+    alone: dict[str, list[float]] = {name: [] for name, c in found.items() if c.auth}
     for _ in range(ROUNDS):
-        for name, (_, fn) in found.items():  # interleaved: one batch each per round
+        for name, c in found.items():  # interleaved: one batch each per round
             n = sizes[name]
+            run = c.run
             start = time.process_time()
             for _ in range(n):
-                fn()
-            samples[name].append((time.process_time() - start) / n * 1e6)
-    return samples
-
-
-def measure(found: dict[str, tuple[str, Callable[[], object]]]) -> dict[str, float]:
-    return {name: statistics.median(v) for name, v in measure_rounds(found).items()}
+                run()
+            whole[name].append((time.process_time() - start) / n * 1e6)
+            if c.auth is None:
+                continue
+            auth = c.auth
+            built = [c.build() for _ in range(n)]
+            start = time.process_time()
+            for request in built:
+                auth(request)
+            alone[name].append((time.process_time() - start) / n * 1e6)
+            del built
+    return whole, alone
 
 
 def main() -> None:
     found = candidates()
-    samples = measure_rounds(found)
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    baseline = {family: samples[name] for name, (family, _) in found.items()
-                if name.startswith("build only")}  # fmt: skip
-    baseline["botocore"] = samples["build only: botocore AWSRequest"]
-    if "build only: aiohttp ClientRequest" in samples:
-        baseline["aiohttp"] = samples["build only: aiohttp ClientRequest"]
+    whole, alone = measure_rounds(found)
+    medians = {name: statistics.median(values) for name, values in whole.items()}
+    baseline = {c.family: whole[name] for name, c in found.items() if c.auth is None}
     baseline["none"] = [0.0] * ROUNDS
-    # The auth column: the median over rounds of (candidate - its client's
+    # Subtracted: the median over rounds of (candidate - its client's
     # build-only batch of the same round), steadier than a difference of
-    # medians when the build costs 10x the auth.
-    auth = {
+    # medians when the build costs 10x the auth. Pre-built: the auth step
+    # alone, no subtraction (steadier still; the allocator and caches see
+    # a batch of live requests, as a client with many in flight does).
+    subtracted = {
         name: statistics.median(
-            c - b for c, b in zip(samples[name], baseline[family], strict=True)
+            a - b for a, b in zip(whole[name], baseline[c.family], strict=True)
         )
-        for name, (family, _) in found.items()
-        if not name.startswith("build only")
+        for name, c in found.items()
+        if c.auth is not None
     }
-    fastest_peer = min(v for name, v in auth.items() if name.startswith("peer"))
+    prebuilt = {name: statistics.median(v) for name, v in alone.items()}
+    peers = [name for name in prebuilt if name.startswith("peer")]
+    fastest_sub = min(subtracted[name] for name in peers)
+    fastest_pre = min(prebuilt[name] for name in peers)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"Python {platform.python_version()}, {platform.machine()}, "
           f"{ROUNDS} interleaved rounds, medians of CPU µs per request, "
           f"load average at the end {load}\n")  # fmt: skip
-    print("| candidate | build + auth µs | auth µs | fastest peer ÷ this |")
-    print("|---|---:|---:|---:|")
-    for name in found:
-        if name.startswith("build only"):
-            print(f"| {name} | {medians[name]:.1f} | | |")
+    print("| candidate | build + auth µs | auth µs (subtracted) | fastest peer ÷ "
+          "this | auth µs (pre-built) | fastest peer ÷ this |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, c in found.items():
+        if c.auth is None:
+            print(f"| {name} | {medians[name]:.1f} | | | | |")
         else:
-            print(f"| {name} | {medians[name]:.1f} | {auth[name]:.1f} | "
-                  f"{fastest_peer / auth[name]:.1f}× |")  # fmt: skip
+            print(f"| {name} | {medians[name]:.1f} | {subtracted[name]:.1f} | "
+                  f"{fastest_sub / subtracted[name]:.1f}× | {prebuilt[name]:.1f} | "
+                  f"{fastest_pre / prebuilt[name]:.1f}× |")  # fmt: skip
 
 
 # -- a 200 MB streamed upload -------------------------------------------------
@@ -469,7 +531,7 @@ def upload_table() -> None:
 def sigv4a_table() -> None:
     """The same request signed with SigV4A (region set ``*``): HttpxSigV4Auth
     with ``algorithm="SigV4A"`` beside botocore's ``CrtSigV4AsymAuth``
-    (awscrt), each minus its client's build-only median; the floor is one
+    (awscrt), the auth step timed on pre-built requests; the floor is one
     P-256 ECDSA signing with ``cryptography``."""
     import httpx
     from botocore.awsrequest import AWSRequest
@@ -489,14 +551,14 @@ def sigv4a_table() -> None:
     ours = appsync_iam.HttpxSigV4Auth(SERVICE, algorithm="SigV4A", credentials=CREDS)
     key = derive_private_key(CREDS.access_key, CREDS.secret_key)
     ecdsa, sts = ec.ECDSA(hashes.SHA256()), b"AWS4-ECDSA-P256-SHA256\n" * 4
-    found: dict[str, tuple[str, Callable[[], object]]] = {
-        "build only: httpx": ("httpx", httpx_build),
-        "build only: botocore AWSRequest": ("botocore", botocore_build),
-        "floor: one P-256 ECDSA sign (cryptography)": (
-            "none", lambda: key.sign(sts, ecdsa),
+    found: dict[str, Candidate] = {
+        "build only: httpx": Candidate("httpx", httpx_build),
+        "build only: botocore AWSRequest": Candidate("botocore", botocore_build),
+        "floor: one P-256 ECDSA sign (cryptography)": Candidate(
+            "none", _none, lambda _: key.sign(sts, ecdsa),
         ),
-        "ours: HttpxSigV4Auth(algorithm='SigV4A')": (
-            "httpx", lambda: next(ours.sync_auth_flow(httpx_build())),
+        "ours: HttpxSigV4Auth(algorithm='SigV4A')": Candidate(
+            "httpx", httpx_build, lambda r: next(ours.sync_auth_flow(r)),
         ),
     }  # fmt: skip
     try:
@@ -508,29 +570,22 @@ def sigv4a_table() -> None:
         crt = CrtSigV4AsymAuth(
             Credentials(CREDS.access_key, CREDS.secret_key, CREDS.token), SERVICE, "*"
         )
-
-        def crt_signed() -> object:
-            request = botocore_build()
-            crt.add_auth(request)
-            return request
-
-        found["peer: botocore CrtSigV4AsymAuth (awscrt)"] = ("botocore", crt_signed)
-    medians = measure(found)
-    baseline = {"none": 0.0, "httpx": medians["build only: httpx"]}
-    baseline["botocore"] = medians["build only: botocore AWSRequest"]
-    auth = {name: medians[name] - baseline[family]
-            for name, (family, _) in found.items()
-            if not name.startswith("build only")}  # fmt: skip
-    crt_auth = auth.get("peer: botocore CrtSigV4AsymAuth (awscrt)")
-    print("\nSigV4A (region set *), same request, medians (µs per request)\n")
-    print("| candidate | build + auth µs | auth µs | CRT peer ÷ this |")
+        found["peer: botocore CrtSigV4AsymAuth (awscrt)"] = Candidate(
+            "botocore", botocore_build, crt.add_auth
+        )
+    whole, alone = measure_rounds(found)
+    prebuilt = {name: statistics.median(v) for name, v in alone.items()}
+    crt_auth = prebuilt.get("peer: botocore CrtSigV4AsymAuth (awscrt)")
+    print("\nSigV4A (region set *), same request, medians (CPU µs per request)\n")
+    print("| candidate | build + auth µs | auth µs (pre-built) | CRT peer ÷ this |")
     print("|---|---:|---:|---:|")
-    for name in found:
-        if name.startswith("build only"):
-            print(f"| {name} | {medians[name]:.1f} | | |")
+    for name, c in found.items():
+        total = statistics.median(whole[name])
+        if c.auth is None:
+            print(f"| {name} | {total:.1f} | | |")
             continue
-        ratio = f"{crt_auth / auth[name]:.2f}×" if crt_auth else "n/a"
-        print(f"| {name} | {medians[name]:.1f} | {auth[name]:.1f} | {ratio} |")
+        ratio = f"{crt_auth / prebuilt[name]:.2f}×" if crt_auth else "n/a"
+        print(f"| {name} | {total:.1f} | {prebuilt[name]:.1f} | {ratio} |")
 
 
 if __name__ == "__main__":

@@ -468,7 +468,8 @@ class SigV4Signer:
         has_token: bool,
         include_content_sha256: bool,
     ) -> _Plan:
-        """The cached canonical-request plan :meth:`sign_plan` signs from.
+        """The cached canonical-request plan :meth:`sign_plan` signs from
+        (an opaque value: pass it back unchanged).
 
         For adapters that key their own cache on their client's request
         object (cheaper than the url string and header pairs :meth:`sign`

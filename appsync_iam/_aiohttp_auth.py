@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from typing import IO, Any, Final
+from typing import IO, Any
 
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, payload
 from yarl import URL
@@ -26,7 +26,6 @@ from ._signer import EMPTY_SHA256, UNSIGNED_PAYLOAD
 
 __all__ = ["AiohttpSigV4Middleware"]
 
-_UNKNOWN: Final = object()
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # aiohttp follows a redirect by calling the middlewares again in the same
 # task: (origin redirected from, URL redirected to), for the next call only.
@@ -106,16 +105,13 @@ class AiohttpSigV4Middleware(AdapterBase):
             not token,
         )
         core = self._core
-        plan = core.shapes.get(key, _UNKNOWN)
-        if plan is _UNKNOWN:
-            pairs = [(name.lower(), value) for name, value in headers.items()]
-            plan = core.learn(key, request.method, str(request.url), pairs, bool(token))
+        plan = core.known(key, request, _describe, bool(token))
         if plan is None:
             return False
         payload_hash = (
             EMPTY_SHA256 if empty else hash_bytes(await body.as_bytes())  # type: ignore[union-attr]
         )
-        amz_date, authorization = core.sign_known(plan, payload_hash, credentials)  # type: ignore[arg-type]
+        amz_date, authorization = core.sign_known(plan, payload_hash, credentials)
         signed = {"x-amz-date": amz_date, "Authorization": authorization}
         if core.sends_content_sha256:
             signed["x-amz-content-sha256"] = payload_hash
@@ -166,3 +162,8 @@ class AiohttpSigV4Middleware(AdapterBase):
             self._core.buffer().add(data)
         await request.update_body(data)
         return hash_bytes(data)
+
+
+def _describe(request: ClientRequest) -> tuple[str, str, list[tuple[str, str]]]:
+    pairs = [(name.lower(), value) for name, value in request.headers.items()]
+    return request.method, str(request.url), pairs

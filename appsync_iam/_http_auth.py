@@ -82,6 +82,8 @@ NOT_SIGNED: Final = frozenset((*SIGNATURE_HEADERS, "content-length"))
 # full, as the signer's plan cache: a steady-state client has a few.
 _SHAPE_CACHE_SIZE: Final = 256
 _T = TypeVar("_T")
+_R = TypeVar("_R")
+_UNKNOWN: Final = object()
 
 
 def resolve_region(region: str | None) -> str:
@@ -426,6 +428,22 @@ class SigningCore:
         return result
 
     # signing a request of a known shape (bytes body): the adapters' fast path
+
+    def known(
+        self,
+        key: Hashable,
+        request: _R,
+        describe: Callable[[_R], tuple[str, str, Sequence[tuple[str, Any]]]],
+        has_token: bool,
+    ) -> _Plan | None:
+        """The plan for ``key``'s shape, learned on first sight from
+        ``describe(request)``: (method, url, header pairs with lowercase
+        names); None when such requests take :meth:`sign` instead."""
+        plan = self.shapes.get(key, _UNKNOWN)
+        if plan is _UNKNOWN:
+            method, url, pairs = describe(request)
+            return self.learn(key, method, url, pairs, has_token)
+        return plan  # type: ignore[return-value]
 
     def learn(
         self,

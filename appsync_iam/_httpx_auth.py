@@ -126,15 +126,11 @@ class HttpxSigV4Auth(AdapterBase, httpx.Auth):
             not token,
         )
         core = self._core
-        plan = core.shapes.get(key, _UNKNOWN)
-        if plan is _UNKNOWN:
-            plan = core.learn(
-                key, request.method, str(url), _pairs(headers), bool(token)
-            )
+        plan = core.known(key, request, _describe, bool(token))
         if plan is None:
             return None
         payload_hash = hash_bytes(request.read())
-        amz_date, authorization = core.sign_known(plan, payload_hash, credentials)  # type: ignore[arg-type]
+        amz_date, authorization = core.sign_known(plan, payload_hash, credentials)
         added = [
             (b"x-amz-date", b"x-amz-date", amz_date.encode()),
             (b"Authorization", b"authorization", authorization.encode()),
@@ -200,7 +196,6 @@ class HttpxSigV4Auth(AdapterBase, httpx.Auth):
 
 
 _RAW_NAMES: dict[str, tuple[bytes, bytes]] = {}
-_UNKNOWN: Final = object()
 
 
 def _triples(headers: httpx.Headers) -> list[tuple[bytes, bytes, bytes]] | None:
@@ -210,6 +205,10 @@ def _triples(headers: httpx.Headers) -> list[tuple[bytes, bytes, bytes]] | None:
     if type(items) is not list or (items and len(items[0]) != 3):
         return None
     return items
+
+
+def _describe(request: httpx.Request) -> tuple[str, str, list[tuple[str, str]]]:
+    return request.method, str(request.url), _pairs(request.headers)
 
 
 def _pairs(headers: httpx.Headers) -> list[tuple[str, str]]:

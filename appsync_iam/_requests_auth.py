@@ -6,7 +6,7 @@ not import requests (``pip install 'appsync-iam[requests]'``).
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 import requests
 from requests.auth import AuthBase
@@ -24,8 +24,6 @@ from ._http_auth import (
 from ._signer import EMPTY_SHA256, UNSIGNED_PAYLOAD
 
 __all__ = ["RequestsSigV4Auth"]
-
-_UNKNOWN: Final = object()
 
 
 class RequestsSigV4Auth(AdapterBase, AuthBase):
@@ -82,14 +80,11 @@ class RequestsSigV4Auth(AdapterBase, AuthBase):
             not token,
         )
         core = self._core
-        plan = core.shapes.get(key, _UNKNOWN)
-        if plan is _UNKNOWN:
-            pairs = list(headers.lower_items())
-            plan = core.learn(key, r.method or "GET", r.url or "", pairs, bool(token))
+        plan = core.known(key, r, _describe, bool(token))
         if plan is None:
             return False
         payload_hash = EMPTY_SHA256 if body is None else hash_bytes(body)
-        amz_date, authorization = core.sign_known(plan, payload_hash, credentials)  # type: ignore[arg-type]
+        amz_date, authorization = core.sign_known(plan, payload_hash, credentials)
         # What CaseInsensitiveDict.__setitem__ stores (lowercase key ->
         # (name, value)), without its call and lower() per header.
         store["x-amz-date"] = ("x-amz-date", amz_date)
@@ -144,6 +139,12 @@ class RequestsSigV4Auth(AdapterBase, AuthBase):
             r.prepare_content_length(data)
             return hash_bytes(data)
         raise self._core.unknown_body(body)
+
+
+def _describe(
+    r: requests.PreparedRequest,
+) -> tuple[str, str, list[tuple[str, str | bytes]]]:
+    return r.method or "GET", r.url or "", list(r.headers.lower_items())
 
 
 def _unsign_redirect(
